@@ -1,0 +1,98 @@
+"""`create_app(settings)`: the one wiring point of plugins, controllers and handlers."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from backend.auth.controller import AuthController, UserController
+from backend.auth.guards import bearer_auth
+from backend.auth.users import UserService
+from backend.config import Settings
+from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
+from backend.drivers.controller import DriverController
+from backend.lib.errors import exception_handlers
+from backend.lib.logs import RequestIdMiddleware, configure_logging
+from backend.manifests.controller import RouteController
+from backend.network.controller import NetworkController
+from backend.outbox.handlers import HANDLERS
+from backend.outbox.worker import OutboxWorker
+from backend.shipments.controller import ShipmentController
+from backend.system.controller import HealthController
+
+log = logging.getLogger("lastmile")
+
+CONTROLLERS = [
+    HealthController,
+    AuthController,
+    UserController,
+    NetworkController,
+    DriverController,
+    ShipmentController,
+    RouteController,
+]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await _bootstrap_admin(app)
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.embedded_worker:
+            worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
+            worker_task = asyncio.create_task(worker.run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task:
+                await worker_task
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=CONTROLLERS,
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
+        },
+        state=State({"settings": settings, "engine": engine, "sessionmaker": sessionmaker}),
+        middleware=[RequestIdMiddleware, bearer_auth()],
+        exception_handlers=exception_handlers,
+        lifespan=[lifespan],
+        on_startup=[lambda: configure_logging(settings.log_level)],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=["*"]),
+        openapi_config=OpenAPIConfig(
+            title="Lastmile API",
+            version="0.1.0",
+            description="Manifests, offline sync, proof of delivery and live visibility.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+
+
+async def _bootstrap_admin(app: Litestar) -> None:
+    settings: Settings = app.state.settings
+    if not (settings.bootstrap_admin_email and settings.bootstrap_admin_password):
+        return
+    async with unit_of_work(app.state.sessionmaker) as session:
+        created = await UserService(session).ensure_admin(
+            settings.bootstrap_admin_email, settings.bootstrap_admin_password
+        )
+    if created:
+        log.info("created bootstrap admin %s", settings.bootstrap_admin_email)

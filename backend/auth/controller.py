@@ -1,0 +1,37 @@
+from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from backend.auth.guards import admin_only
+from backend.auth.schemas import TokenRequest, TokenResponse, UserCreate, UserRead
+from backend.auth.service import TokenService
+from backend.auth.users import UserService
+from backend.config import Settings
+from backend.db.session import DbSession
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+
+    @post("/token", exclude_from_auth=True, status_code=200)
+    async def token(
+        self,
+        data: JSONBody[TokenRequest],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> TokenResponse:
+        """Exchange email and password (and, for a handheld, its device id) for a bearer token."""
+        return await TokenService(db_session, settings).issue(data)
+
+
+class UserController(Controller):
+    path = "/v1/users"
+    tags = ["auth"]
+    guards = [admin_only]
+
+    @post()
+    async def create(self, data: JSONBody[UserCreate], db_session: DbSession) -> UserRead:
+        """Create an admin, dispatcher or partner account (drivers come from /v1/drivers)."""
+        user = await UserService(db_session).create(data.email, data.password, data.role)
+        return UserRead(id=user.id, email=user.email, role=user.role, active=user.active)  # type: ignore[arg-type]

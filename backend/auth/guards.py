@@ -1,0 +1,54 @@
+"""Authentication middleware and role guards.
+
+The middleware turns `Authorization: Bearer …` into `request.user` (a Principal); handlers that
+anyone may call carry `exclude_from_auth=True`. Guards check the role; object-level checks live in
+the services, which answer 404 for objects the caller may not see.
+"""
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import DefineMiddleware
+
+from backend.auth.schemas import Principal, Role
+from backend.auth.tokens import read_token
+from backend.lib.errors import Forbidden, Unauthorized
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            # Browsers cannot set headers on WebSocket/EventSource: accept ?access_token= there.
+            token = connection.query_params.get("access_token", "")
+        if not token:
+            raise Unauthorized("Missing bearer token", code="missing_token")
+        principal = read_token(token.strip(), connection.app.state.settings.secret_key)
+        if principal is None:
+            raise Unauthorized("Invalid or expired token", code="invalid_token")
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def bearer_auth() -> DefineMiddleware:
+    return DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/healthz", "^/readyz"])
+
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+
+def requires(*roles: Role) -> Guard:
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.role not in allowed:
+            raise Forbidden(f"This action needs one of the roles: {', '.join(sorted(allowed))}")
+
+    return guard
+
+
+staff_only = requires("admin", "dispatcher")
+admin_only = requires("admin")

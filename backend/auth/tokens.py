@@ -1,0 +1,40 @@
+"""Signed, expiring bearer tokens (HS256 JWT) carrying the caller's role and bindings."""
+
+from datetime import timedelta
+from uuid import UUID
+
+import jwt
+
+from backend.auth.schemas import Principal
+from backend.lib.clock import utcnow
+
+ALGORITHM = "HS256"
+
+
+def issue_token(principal: Principal, secret_key: str, ttl_seconds: int) -> str:
+    now = utcnow()
+    claims = {
+        "sub": str(principal.user_id),
+        "role": principal.role,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+    }
+    if principal.driver_id:
+        claims["drv"] = str(principal.driver_id)
+    if principal.device_id:
+        claims["dev"] = principal.device_id
+    return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
+
+
+def read_token(token: str, secret_key: str) -> Principal | None:
+    """The principal of a valid token, or None when it is forged, expired or malformed."""
+    try:
+        claims = jwt.decode(token, secret_key, algorithms=[ALGORITHM], options={"require": ["exp"]})
+        return Principal(
+            user_id=UUID(claims["sub"]),
+            role=claims["role"],
+            driver_id=UUID(claims["drv"]) if "drv" in claims else None,
+            device_id=claims.get("dev"),
+        )
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+        return None

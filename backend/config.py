@@ -1,0 +1,82 @@
+"""Settings, read once from `LASTMILE_*` environment variables and validated at start.
+
+Every setting is documented in docs/configuration.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+PREFIX = "LASTMILE_"
+DEV_SECRET_KEY = "lastmile-development-secret-change-me-in-production"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/lastmile"
+    secret_key: Annotated[str, Meta(min_length=32)] = DEV_SECRET_KEY
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Meta(ge=1, le=64)] = 1
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    token_ttl_seconds: Annotated[int, Meta(ge=60, le=7 * 86400)] = 12 * 3600
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: Annotated[str, Meta(min_length=8)] | None = None
+    db_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
+    max_body_bytes: Annotated[int, Meta(ge=1024)] = 20 * 1024 * 1024
+    bulk_max_shipments: Annotated[int, Meta(ge=1, le=100_000)] = 10_000
+    sync_max_events: Annotated[int, Meta(ge=1, le=100_000)] = 1_000
+    sync_max_bytes: Annotated[int, Meta(ge=1024)] = 5 * 1024 * 1024
+    blob_dir: str = "var/blobs"
+    channels_backend: Literal["postgres", "redis", "memory"] = "postgres"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    embedded_worker: bool = True
+    worker_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL for SQLAlchemy's asyncpg dialect, whatever scheme was given."""
+        scheme, sep, rest = self.database_url.partition("://")
+        if not sep or not scheme.startswith("postgres"):
+            raise SettingsError(f"{PREFIX}DATABASE_URL must be a postgresql:// URL, got {scheme!r}")
+        return f"postgresql+asyncpg://{rest}"
+
+    @property
+    def plain_database_url(self) -> str:
+        """The URL for libpq tools and asyncpg itself."""
+        return "postgresql://" + self.async_database_url.partition("://")[2]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for field in msgspec.structs.fields(cls):
+            name = PREFIX + field.name.upper()
+            if name in env:
+                raw[field.name] = env[name]
+        if "database_url" not in raw and env.get("DATABASE_URL"):
+            raw["database_url"] = env["DATABASE_URL"]
+        raw.update(overrides)
+        try:
+            settings = msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_explain(str(exc), raw)) from None
+        settings.async_database_url  # noqa: B018 - validates the scheme
+        return settings
+
+
+def _explain(message: str, raw: Mapping[str, object]) -> str:
+    """Turn msgspec's `... - at `$.port`` into a message naming the variable and its value."""
+    text, _, path = message.rpartition(" - at `$.")
+    if not path:
+        return f"invalid settings: {message}"
+    field = path.rstrip("`")
+    return f"{PREFIX}{field.upper()}={raw.get(field)!r}: {text}"

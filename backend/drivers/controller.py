@@ -1,0 +1,49 @@
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from backend.auth.guards import staff_only
+from backend.db.session import DbSession
+from backend.drivers.schemas import DriverCreate, DriverRead
+from backend.drivers.service import DriverService
+from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+
+
+class DriverController(Controller):
+    path = "/v1/drivers"
+    tags = ["drivers"]
+    guards = [staff_only]
+
+    @post()
+    async def create_driver(
+        self, data: JSONBody[DriverCreate], db_session: DbSession
+    ) -> DriverRead:
+        """Create a driver together with their sign-in account (role driver)."""
+        return await DriverService(db_session).create(data)
+
+    @get()
+    async def list_drivers(
+        self,
+        db_session: DbSession,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        hub_id: FromQuery[UUID | None] = None,
+        active: FromQuery[bool | None] = None,
+    ) -> Page[DriverRead]:
+        return await DriverService(db_session).page(
+            cursor=cursor, limit=limit, hub_id=hub_id, active=active
+        )
+
+    @get("/{driver_id:uuid}")
+    async def get_driver(self, driver_id: FromPath[UUID], db_session: DbSession) -> DriverRead:
+        return await DriverService(db_session).get(driver_id)
+
+    @post("/{driver_id:uuid}/deactivate", status_code=200)
+    async def deactivate(self, driver_id: FromPath[UUID], db_session: DbSession) -> DriverRead:
+        """Deactivate a driver: no new sign-ins; existing tokens lapse within their lifetime."""
+        return await DriverService(db_session).set_active(driver_id, False)
+
+    @post("/{driver_id:uuid}/activate", status_code=200)
+    async def activate(self, driver_id: FromPath[UUID], db_session: DbSession) -> DriverRead:
+        return await DriverService(db_session).set_active(driver_id, True)

@@ -1,0 +1,101 @@
+from uuid import UUID
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.users import UserService
+from backend.drivers.models import Driver, Vehicle
+from backend.drivers.repository import DriverRepository
+from backend.drivers.schemas import DriverCreate, DriverRead, VehicleIn
+from backend.lib.errors import Invalid, NotFound
+from backend.lib.pagination import Page, decode_cursor, page_of
+from backend.network.service import NetworkService
+
+
+class DriverService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.drivers = DriverRepository(session)
+
+    async def create(self, data: DriverCreate) -> DriverRead:
+        await NetworkService(self.session).require_hub(data.home_hub_id, field="home_hub_id")
+        user = await UserService(self.session).create(data.email, data.password, "driver")
+        driver = Driver(
+            user_id=user.id,
+            name=data.name,
+            phone=data.phone,
+            home_hub_id=data.home_hub_id,
+            employment=data.employment,
+        )
+        self.drivers.add(driver)
+        await self.session.flush()
+        if data.vehicle:
+            self.drivers.add(Vehicle(driver_id=driver.id, **_vehicle_fields(data.vehicle)))
+            await self.session.flush()
+        return await self.get(driver.id)
+
+    async def get(self, driver_id: UUID) -> DriverRead:
+        row = await self.drivers.get_row(driver_id)
+        if row is None:
+            raise NotFound("No such driver")
+        return _read(row)
+
+    async def page(
+        self, *, cursor: str | None, limit: int, hub_id: UUID | None, active: bool | None
+    ) -> Page[DriverRead]:
+        rows = await self.drivers.list_rows(
+            after=decode_cursor(cursor), limit=limit + 1, hub_id=hub_id, active=active
+        )
+        return page_of([_read(row) for row in rows], limit, lambda driver: driver.id)
+
+    async def set_active(self, driver_id: UUID, active: bool) -> DriverRead:
+        driver = await self.drivers.get(driver_id)
+        if driver is None:
+            raise NotFound("No such driver")
+        driver.active = active
+        await UserService(self.session).set_active(driver.user_id, active)
+        await self.session.flush()
+        return await self.get(driver_id)
+
+    async def require(self, driver_id: UUID, *, field: str = "driver_id") -> Driver:
+        driver = await self.drivers.get(driver_id)
+        if driver is None:
+            raise Invalid("No such driver", field=field, code="unknown_driver")
+        if not driver.active:
+            raise Invalid("This driver is deactivated", field=field, code="driver_inactive")
+        return driver
+
+    async def for_user(self, user_id: UUID) -> Driver | None:
+        return await self.drivers.for_user(user_id)
+
+    async def register_device(self, driver_id: UUID, device_id: str) -> None:
+        await self.drivers.upsert_device(driver_id, device_id)
+
+
+def _vehicle_fields(vehicle: VehicleIn) -> dict[str, object]:
+    return {
+        "kind": vehicle.kind,
+        "capacity_parcels": vehicle.capacity_parcels,
+        "capacity_kg": vehicle.capacity_kg,
+    }
+
+
+def _read(row: Row) -> DriverRead:
+    driver, email, vehicle = row
+    return DriverRead(
+        id=driver.id,
+        user_id=driver.user_id,
+        name=driver.name,
+        email=email,
+        phone=driver.phone,
+        home_hub_id=driver.home_hub_id,
+        employment=driver.employment,
+        active=driver.active,
+        vehicle=VehicleIn(
+            kind=vehicle.kind,
+            capacity_parcels=vehicle.capacity_parcels,
+            capacity_kg=vehicle.capacity_kg,
+        )
+        if vehicle
+        else None,
+    )

@@ -1,0 +1,158 @@
+"""Domain errors and their one rendering: RFC 9457 `application/problem+json`.
+
+Services raise `DomainError` subclasses (they never import Litestar); the handlers below turn
+those, Litestar's own HTTP errors and anything unexpected into problem documents. Validation
+problems name the field in `errors: [{field, message}]`.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("lastmile.errors")
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.code
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Invalid(DomainError):
+    """Well-formed input that breaks a rule; `field` names the culprit."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+        errors = [{"field": field, "message": detail}] if field else None
+        super().__init__(detail, code=code, errors=errors)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {
+        "type": f"https://lastmile.dev/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.detail, code=exc.code, errors=exc.errors)
+
+
+def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = [
+        {"field": _field_name(item), "message": item.get("message", "invalid value")}
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    detail = errors[0]["message"] if len(errors) == 1 else exc.detail or "Invalid request"
+    if len(errors) == 1 and errors[0]["field"]:
+        detail = f"{errors[0]['field']}: {detail}"
+    return problem(422 if errors else 400, detail, code="validation_error", errors=errors or None)
+
+
+def _field_name(item: dict[str, Any]) -> str:
+    """msgspec reports `$.location.coordinates[0]`; clients want `location.coordinates[0]`."""
+    key = str(item.get("key") or "")
+    message = str(item.get("message") or "")
+    if not key and " - at `$." in message:
+        key = message.rpartition(" - at `$.")[2].rstrip("`")
+    return key.removeprefix("$.").removeprefix("$") or "body"
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    code = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "rate_limited",
+    }.get(exc.status_code, "http_error")
+    return problem(exc.status_code, exc.detail, code=code, headers=exc.headers)
+
+
+def _database_error(request: Request, exc: DBAPIError) -> Response[dict[str, Any]]:
+    log.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500, "The database refused the change; nothing was saved.", code="database_error"
+    )
+
+
+def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal server error", code="internal_error")
+
+
+exception_handlers: dict[Any, Any] = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    DBAPIError: _database_error,
+    Exception: _unexpected,
+}
+
+__all__ = [
+    "PROBLEM_JSON",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "Unauthorized",
+    "exception_handlers",
+    "problem",
+]

@@ -1,0 +1,122 @@
+"""GeoJSON (RFC 7946) at the boundary, PostGIS inside; the only place that knows lon/lat order.
+
+Structs validate shape and ranges while decoding, so a bad value is reported with its path
+(`location.coordinates`). Polygon validity (self-intersection, unclosed rings) is checked with
+GEOS through shapely, the same engine PostGIS uses.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+import shapely
+from geoalchemy2 import WKBElement, WKTElement
+from geoalchemy2.shape import to_shape
+from msgspec import Meta
+from sqlalchemy import ColumnElement, func
+
+SRID = 4326
+Position = Annotated[list[float], Meta(min_length=2, max_length=3)]
+
+
+def _check_position(position: list[float]) -> None:
+    lon, lat = position[0], position[1]
+    if not -180.0 <= lon <= 180.0:
+        raise ValueError(f"longitude {lon} is outside [-180, 180]")
+    if not -90.0 <= lat <= 90.0:
+        raise ValueError(f"latitude {lat} is outside [-90, 90]")
+
+
+class Point(msgspec.Struct, tag_field="type", tag="Point", forbid_unknown_fields=True):
+    coordinates: Position
+
+    def __post_init__(self) -> None:
+        _check_position(self.coordinates)
+
+    @property
+    def lon(self) -> float:
+        return self.coordinates[0]
+
+    @property
+    def lat(self) -> float:
+        return self.coordinates[1]
+
+    @classmethod
+    def at(cls, lon: float, lat: float) -> Point:
+        return cls(coordinates=[lon, lat])
+
+
+Ring = Annotated[list[Position], Meta(min_length=4)]
+
+
+def _check_rings(rings: list[list[list[float]]]) -> None:
+    for ring in rings:
+        if ring[0] != ring[-1]:
+            raise ValueError("a linear ring must end where it starts")
+        for position in ring:
+            _check_position(position)
+
+
+class Polygon(msgspec.Struct, tag_field="type", tag="Polygon", forbid_unknown_fields=True):
+    coordinates: Annotated[list[Ring], Meta(min_length=1)]
+
+    def __post_init__(self) -> None:
+        _check_rings(self.coordinates)
+        _check_valid(self)
+
+
+class MultiPolygon(
+    msgspec.Struct, tag_field="type", tag="MultiPolygon", forbid_unknown_fields=True
+):
+    coordinates: Annotated[list[Annotated[list[Ring], Meta(min_length=1)]], Meta(min_length=1)]
+
+    def __post_init__(self) -> None:
+        for polygon in self.coordinates:
+            _check_rings(polygon)
+        _check_valid(self)
+
+
+Area = Polygon | MultiPolygon
+
+
+def _check_valid(geometry: Polygon | MultiPolygon) -> None:
+    shape = shapely.geometry.shape(msgspec.to_builtins(geometry))
+    if not shape.is_valid:
+        raise ValueError(f"invalid polygon: {shapely.is_valid_reason(shape)}")
+
+
+def to_db(geometry: Point | Polygon | MultiPolygon) -> WKTElement:
+    """A PostGIS value (EWKT, SRID 4326) for a geometry or geography column."""
+    shape = shapely.geometry.shape(msgspec.to_builtins(geometry))
+    return WKTElement(shape.wkt, srid=SRID)
+
+
+def point_to_db(lon: float, lat: float) -> WKTElement:
+    return WKTElement(f"POINT({lon} {lat})", srid=SRID)
+
+
+def point_sql(lon: float, lat: float) -> ColumnElement[Any]:
+    """A geometry point expression for queries (`ST_Contains`, `ST_DWithin`, KNN)."""
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)
+
+
+def point_from_db(value: WKBElement | None) -> Point | None:
+    if value is None:
+        return None
+    shape = to_shape(value)
+    return Point.at(shape.x, shape.y)
+
+
+def area_from_db(value: WKBElement) -> Polygon | MultiPolygon:
+    data: dict[str, Any] = shapely.geometry.mapping(to_shape(value))
+    return msgspec.convert(_listify(data), Area)
+
+
+def _listify(value: Any) -> Any:
+    """shapely's mapping uses tuples; GeoJSON wants arrays."""
+    if isinstance(value, dict):
+        return {key: _listify(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_listify(item) for item in value]
+    return value

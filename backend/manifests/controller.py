@@ -1,0 +1,6 @@
+from litestar import Controller
+
+
+class RouteController(Controller):
+    path = "/v1/routes"
+    tags = ["routes"]

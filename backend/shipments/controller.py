@@ -1,0 +1,112 @@
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from backend.auth.guards import requires, staff_only
+from backend.auth.schemas import Principal
+from backend.config import Settings
+from backend.db.session import DbSession
+from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from backend.shipments.schemas import (
+    BulkResult,
+    BulkShipmentCreate,
+    EventList,
+    ShipmentCreate,
+    ShipmentRead,
+    ShipmentUpdate,
+)
+from backend.shipments.service import ShipmentService
+from backend.shipments.state import STATUSES
+
+StatusFilter = Annotated[str | None, Parameter(description=f"one of {', '.join(STATUSES)}")]
+
+
+class CancelRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class ShipmentController(Controller):
+    path = "/v1/shipments"
+    tags = ["shipments"]
+
+    @post(guards=[staff_only])
+    async def create(
+        self,
+        data: JSONBody[ShipmentCreate],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> ShipmentRead:
+        return await ShipmentService(db_session).create(data, request.user.user_id)
+
+    @post("/bulk", guards=[staff_only], status_code=200)
+    async def bulk(
+        self,
+        data: JSONBody[BulkShipmentCreate],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+        request: Request[Principal, Any, Any],
+    ) -> BulkResult:
+        """Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
+        reported by index with the field that failed."""
+        return await ShipmentService(db_session).bulk(
+            data.shipments, request.user.user_id, settings.bulk_max_shipments
+        )
+
+    @get(guards=[staff_only])
+    async def list_shipments(
+        self,
+        db_session: DbSession,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        status: StatusFilter = None,
+        hub_id: FromQuery[UUID | None] = None,
+        zone_id: FromQuery[UUID | None] = None,
+    ) -> Page[ShipmentRead]:
+        return await ShipmentService(db_session).page(
+            cursor=cursor, limit=limit, status=status, hub_id=hub_id, zone_id=zone_id
+        )
+
+    @get("/{shipment_id:uuid}", guards=[requires("admin", "dispatcher", "driver")])
+    async def get_shipment(
+        self,
+        shipment_id: FromPath[UUID],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> ShipmentRead:
+        return await ShipmentService(db_session).get(shipment_id, request.user)
+
+    @patch("/{shipment_id:uuid}", guards=[staff_only])
+    async def update(
+        self,
+        shipment_id: FromPath[UUID],
+        data: JSONBody[ShipmentUpdate],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> ShipmentRead:
+        """Change address, location, window, notes or requirements; 409 once closed."""
+        return await ShipmentService(db_session).update(shipment_id, data, request.user.user_id)
+
+    @post("/{shipment_id:uuid}/cancel", guards=[staff_only], status_code=200)
+    async def cancel(
+        self,
+        shipment_id: FromPath[UUID],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+        data: JSONBody[CancelRequest] | None = None,
+    ) -> ShipmentRead:
+        reason = data.reason if data else None
+        return await ShipmentService(db_session).cancel(shipment_id, request.user.user_id, reason)
+
+    @get("/{shipment_id:uuid}/events", guards=[requires("admin", "dispatcher", "driver")])
+    async def events(
+        self,
+        shipment_id: FromPath[UUID],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> EventList:
+        """The shipment's events in fold order, with the anomalies the fold found."""
+        return await ShipmentService(db_session).events(shipment_id, request.user)

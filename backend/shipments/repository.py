@@ -1,0 +1,102 @@
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Float
+
+from backend.network.models import Hub
+from backend.shipments.models import Parcel, Shipment, ShipmentEvent
+
+_ZONES_FOR_POINTS = text(
+    """
+    SELECT z.id
+    FROM unnest(:lons, :lats) WITH ORDINALITY AS p(lon, lat, i)
+    LEFT JOIN LATERAL (
+        SELECT zones.id FROM zones
+        WHERE ST_Contains(zones.area, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))
+        ORDER BY ST_Area(zones.area), zones.id
+        LIMIT 1
+    ) z ON true
+    ORDER BY p.i
+    """
+).bindparams(bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
+
+
+class ShipmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert(self, shipments: list[dict[str, Any]], parcels: list[dict[str, Any]]) -> None:
+        await self.session.execute(insert(Shipment), shipments)
+        await self.session.execute(insert(Parcel), parcels)
+
+    async def append_events(self, events: list[dict[str, Any]]) -> None:
+        if events:
+            await self.session.execute(insert(ShipmentEvent), events)
+
+    async def zones_for_points(self, points: list[tuple[float, float]]) -> list[UUID | None]:
+        """For each (lon, lat), the smallest zone containing it, in one round trip."""
+        result = await self.session.execute(
+            _ZONES_FOR_POINTS, {"lons": [p[0] for p in points], "lats": [p[1] for p in points]}
+        )
+        return [row[0] for row in result]
+
+    async def taken_barcodes(self, barcodes: list[str]) -> set[str]:
+        query = select(Parcel.barcode).where(Parcel.barcode.in_(barcodes))
+        return set((await self.session.scalars(query)).all())
+
+    async def known_hubs(self, hub_ids: set[UUID]) -> set[UUID]:
+        query = select(Hub.id).where(Hub.id.in_(hub_ids))
+        return set((await self.session.scalars(query)).all())
+
+    async def get(self, shipment_id: UUID, *, for_update: bool = False) -> Shipment | None:
+        return await self.session.get(Shipment, shipment_id, with_for_update=for_update)
+
+    async def lock(self, shipment_ids: Sequence[UUID]) -> Sequence[Shipment]:
+        """Lock rows in id order, so concurrent writers never deadlock."""
+        query = (
+            select(Shipment)
+            .where(Shipment.id.in_(shipment_ids))
+            .order_by(Shipment.id)
+            .with_for_update()
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def by_ids(self, shipment_ids: Sequence[UUID]) -> Sequence[Shipment]:
+        query = select(Shipment).where(Shipment.id.in_(shipment_ids)).order_by(Shipment.id)
+        return (await self.session.scalars(query)).all()
+
+    async def parcels_for(self, shipment_ids: Sequence[UUID]) -> Sequence[Parcel]:
+        query = (
+            select(Parcel)
+            .where(Parcel.shipment_id.in_(shipment_ids))
+            .order_by(Parcel.shipment_id, Parcel.barcode)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def page(
+        self,
+        *,
+        after: UUID | None,
+        limit: int,
+        status: str | None,
+        hub_id: UUID | None,
+        zone_id: UUID | None,
+    ) -> Sequence[Shipment]:
+        query = select(Shipment).order_by(Shipment.id).limit(limit)
+        if after:
+            query = query.where(Shipment.id > after)
+        if status:
+            query = query.where(Shipment.status == status)
+        if hub_id:
+            query = query.where(Shipment.hub_id == hub_id)
+        if zone_id:
+            query = query.where(Shipment.zone_id == zone_id)
+        return (await self.session.scalars(query)).all()
+
+    async def events_for(self, shipment_ids: Sequence[UUID]) -> Sequence[ShipmentEvent]:
+        query = select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))
+        return (await self.session.scalars(query)).all()

@@ -1,0 +1,371 @@
+"""Shipments: intake (one or ten thousand), edits, cancellation and the event log behind them."""
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.schemas import Principal
+from backend.lib.clock import utcnow
+from backend.lib.errors import Conflict, Invalid, NotFound
+from backend.lib.geo import point_from_db, point_to_db
+from backend.lib.ids import secret_token, tracking_number, uuid7
+from backend.lib.pagination import Page, decode_cursor, page_of
+from backend.manifests.repository import ManifestRepository
+from backend.shipments.models import Parcel, Shipment, ShipmentEvent
+from backend.shipments.repository import ShipmentRepository
+from backend.shipments.schemas import (
+    BulkCreated,
+    BulkError,
+    BulkResult,
+    EventList,
+    EventRead,
+    ParcelRead,
+    ShipmentCreate,
+    ShipmentRead,
+    ShipmentUpdate,
+    Window,
+)
+from backend.shipments.state import FoldEvent, fold_events, sort_events
+
+FROZEN_STATUSES = ("delivered", "returned", "cancelled")
+
+
+class ShipmentService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = ShipmentRepository(session)
+
+    # intake ----------------------------------------------------------------------------------
+
+    async def create(self, data: ShipmentCreate, actor_id: UUID) -> ShipmentRead:
+        created, errors = await self.create_many([data], actor_id)
+        if errors:
+            error = errors[0]
+            if error.status == 409:
+                raise Conflict(error.detail, code="barcode_taken", errors=error.errors)
+            raise Invalid(error.detail, field=_field(error))
+        return (await self.read_many([created[0].id]))[0]
+
+    async def bulk(self, items: list[dict[str, Any]], actor_id: UUID, limit: int) -> BulkResult:
+        if len(items) > limit:
+            raise Invalid(f"At most {limit} shipments per call", field="shipments")
+        valid: list[tuple[int, ShipmentCreate]] = []
+        errors: list[BulkError] = []
+        for index, item in enumerate(items):
+            try:
+                valid.append((index, msgspec.convert(item, ShipmentCreate, strict=False)))
+            except msgspec.ValidationError as exc:
+                errors.append(_validation_error(index, str(exc)))
+        created, refused = await self.create_many([data for _, data in valid], actor_id)
+        positions = [index for index, _ in valid]
+        for error in refused:
+            error.index = positions[error.index]
+        for item in created:
+            item.index = positions[item.index]
+        return BulkResult(created=created, errors=sorted(errors + refused, key=lambda e: e.index))
+
+    async def create_many(
+        self, items: Sequence[ShipmentCreate], actor_id: UUID
+    ) -> tuple[list[BulkCreated], list[BulkError]]:
+        """Insert every acceptable item set-wise; report the others by their index in `items`."""
+        errors = await self._refusals(items)
+        accepted = [(i, data) for i, data in enumerate(items) if i not in errors]
+        if not accepted:
+            return [], sorted(errors.values(), key=lambda e: e.index)
+        zones = await self.repo.zones_for_points(
+            [(d.location.lon, d.location.lat) for _, d in accepted]
+        )
+        now = utcnow()
+        shipments, parcels, events, created = [], [], [], []
+        for (index, data), zone_id in zip(accepted, zones, strict=True):
+            row = _shipment_row(data, zone_id)
+            shipments.append(row)
+            parcels += [
+                {
+                    "id": uuid7(),
+                    "shipment_id": row["id"],
+                    "barcode": p.barcode,
+                    "weight_kg": p.weight_kg,
+                }
+                for p in data.parcels
+            ]
+            events.append(_event_row(row["id"], "created", actor_id, now, {}))
+            created.append(
+                BulkCreated(index=index, id=row["id"], tracking_number=row["tracking_number"])
+            )
+        await self.repo.insert(shipments, parcels)
+        await self.repo.append_events(events)
+        return created, sorted(errors.values(), key=lambda e: e.index)
+
+    async def _refusals(self, items: Sequence[ShipmentCreate]) -> dict[int, BulkError]:
+        """Unknown hubs and barcodes already taken (in the database or earlier in the batch)."""
+        known_hubs = await self.repo.known_hubs({d.hub_id for d in items})
+        taken = await self.repo.taken_barcodes([p.barcode for d in items for p in d.parcels])
+        errors: dict[int, BulkError] = {}
+        for index, data in enumerate(items):
+            if data.hub_id not in known_hubs:
+                errors[index] = _error(index, 422, "No such hub", "hub_id")
+                continue
+            for position, parcel in enumerate(data.parcels):
+                if parcel.barcode in taken:
+                    field = f"parcels[{position}].barcode"
+                    errors[index] = _error(index, 409, f"Barcode {parcel.barcode} is taken", field)
+                    break
+            else:
+                taken.update(p.barcode for p in data.parcels)
+        return errors
+
+    # reads -----------------------------------------------------------------------------------
+
+    async def get(self, shipment_id: UUID, principal: Principal) -> ShipmentRead:
+        await self.ensure_visible(shipment_id, principal)
+        items = await self.read_many([shipment_id])
+        if not items:
+            raise NotFound("No such shipment")
+        return items[0]
+
+    async def ensure_visible(self, shipment_id: UUID, principal: Principal) -> None:
+        """Staff see every shipment; a driver only those on their own published routes."""
+        if principal.is_staff:
+            return
+        if principal.driver_id and await ManifestRepository(self.session).driver_has_shipment(
+            principal.driver_id, shipment_id
+        ):
+            return
+        raise NotFound("No such shipment")
+
+    async def page(
+        self,
+        *,
+        cursor: str | None,
+        limit: int,
+        status: str | None,
+        hub_id: UUID | None,
+        zone_id: UUID | None,
+    ) -> Page[ShipmentRead]:
+        rows = await self.repo.page(
+            after=decode_cursor(cursor),
+            limit=limit + 1,
+            status=status,
+            hub_id=hub_id,
+            zone_id=zone_id,
+        )
+        return page_of(await self._read(rows), limit, lambda shipment: shipment.id)
+
+    async def read_many(self, shipment_ids: Sequence[UUID]) -> list[ShipmentRead]:
+        return await self._read(await self.repo.by_ids(shipment_ids))
+
+    async def _read(self, shipments: Sequence[Shipment]) -> list[ShipmentRead]:
+        parcels: dict[UUID, list[Parcel]] = {}
+        for parcel in await self.repo.parcels_for([s.id for s in shipments]):
+            parcels.setdefault(parcel.shipment_id, []).append(parcel)
+        return [shipment_read(s, parcels.get(s.id, [])) for s in shipments]
+
+    async def events(self, shipment_id: UUID, principal: Principal) -> EventList:
+        await self.ensure_visible(shipment_id, principal)
+        if await self.repo.get(shipment_id) is None:
+            raise NotFound("No such shipment")
+        by_id = {e.id: e for e in await self.repo.events_for([shipment_id])}
+        stored = sort_events(_fold_event(e) for e in by_id.values())
+        flagged: dict[UUID, list[str]] = {}
+        for anomaly in fold_events(stored).anomalies:
+            flagged.setdefault(anomaly.event_id, []).append(anomaly.code)
+        return EventList(items=[_event_read(by_id[e.id], flagged.get(e.id, [])) for e in stored])
+
+    # dispatch changes ------------------------------------------------------------------------
+
+    async def update(self, shipment_id: UUID, data: ShipmentUpdate, actor_id: UUID) -> ShipmentRead:
+        shipment = await self._editable(shipment_id)
+        changed: dict[str, Any] = {}
+        if data.address is not msgspec.UNSET:
+            shipment.address = changed["address"] = msgspec.to_builtins(data.address)
+        if data.location is not msgspec.UNSET:
+            shipment.location = point_to_db(data.location.lon, data.location.lat)
+            changed["location"] = msgspec.to_builtins(data.location)
+            [shipment.zone_id] = await self.repo.zones_for_points(
+                [(data.location.lon, data.location.lat)]
+            )
+            shipment.outside_zones = shipment.zone_id is None
+        if data.window is not msgspec.UNSET:
+            shipment.window_start = data.window.start if data.window else None
+            shipment.window_end = data.window.end if data.window else None
+            changed["window"] = msgspec.to_builtins(data.window)
+        if data.notes is not msgspec.UNSET:
+            shipment.notes = changed["notes"] = data.notes
+        if data.requirements is not msgspec.UNSET:
+            shipment.requirements = changed["requirements"] = msgspec.to_builtins(data.requirements)
+        if changed:
+            await self.record(
+                [shipment_id], "updated", actor_id=actor_id, data={"changed": changed}
+            )
+        return (await self.read_many([shipment_id]))[0]
+
+    async def cancel(self, shipment_id: UUID, actor_id: UUID, reason: str | None) -> ShipmentRead:
+        await self._editable(shipment_id)
+        await self.record([shipment_id], "cancelled", actor_id=actor_id, data={"reason": reason})
+        return (await self.read_many([shipment_id]))[0]
+
+    async def _editable(self, shipment_id: UUID) -> Shipment:
+        shipment = await self.repo.get(shipment_id, for_update=True)
+        if shipment is None:
+            raise NotFound("No such shipment")
+        if shipment.status in FROZEN_STATUSES:
+            raise Conflict(
+                f"The shipment is {shipment.status}; it can no longer change",
+                code="shipment_closed",
+            )
+        return shipment
+
+    async def record(
+        self,
+        shipment_ids: Sequence[UUID],
+        event_type: str,
+        *,
+        actor_id: UUID | None,
+        data: dict[str, Any] | None = None,
+        source: str = "dispatch",
+    ) -> dict[UUID, str]:
+        """Append one dispatch-side event per shipment and re-fold them; returns new statuses."""
+        now = utcnow()
+        events = [
+            _event_row(sid, event_type, actor_id, now, data or {}, source) for sid in shipment_ids
+        ]
+        await self.repo.append_events(events)
+        return await self.refold(shipment_ids)
+
+    async def refold(self, shipment_ids: Sequence[UUID]) -> dict[UUID, str]:
+        """Recompute the projection of these shipments from all their events."""
+        shipments = await self.repo.lock(shipment_ids)
+        grouped: dict[UUID, list[FoldEvent]] = {s.id: [] for s in shipments}
+        for event in await self.repo.events_for(list(grouped)):
+            grouped[event.shipment_id].append(_fold_event(event))
+        for shipment in shipments:
+            state = fold_events(grouped[shipment.id]).state
+            shipment.status = state.status or "created"
+            shipment.attempts = state.attempts
+            shipment.delivered_at = state.delivered_at
+            shipment.event_count = len(grouped[shipment.id])
+        await self.session.flush()
+        return {s.id: s.status for s in shipments}
+
+
+def _shipment_row(data: ShipmentCreate, zone_id: UUID | None) -> dict[str, Any]:
+    requirements = msgspec.to_builtins(data.requirements) if data.requirements else {}
+    return {
+        "id": uuid7(),
+        "reference": data.reference,
+        "hub_id": data.hub_id,
+        "zone_id": zone_id,
+        "outside_zones": zone_id is None,
+        "tracking_number": tracking_number(),
+        "tracking_token": secret_token(),
+        "status": "created",
+        "recipient": msgspec.to_builtins(data.recipient),
+        "address": msgspec.to_builtins(data.address),
+        "location": point_to_db(data.location.lon, data.location.lat),
+        "window_start": data.window.start if data.window else None,
+        "window_end": data.window.end if data.window else None,
+        "service_level": data.service_level,
+        "requirements": requirements,
+        "notes": data.notes,
+        "event_count": 1,
+    }
+
+
+def _event_row(
+    shipment_id: UUID,
+    event_type: str,
+    actor_id: UUID | None,
+    at: Any,
+    data: dict[str, Any],
+    source: str = "dispatch",
+) -> dict[str, Any]:
+    return {
+        "id": uuid7(),
+        "shipment_id": shipment_id,
+        "source": source,
+        "type": event_type,
+        "actor_id": actor_id,
+        "occurred_at": at,
+        "effective_at": at,
+        "received_at": at,
+        "data": data,
+        "anomalies": [],
+    }
+
+
+def _fold_event(event: ShipmentEvent) -> FoldEvent:
+    return FoldEvent(
+        id=event.id,
+        type=event.type,
+        source=event.source,
+        effective_at=event.effective_at,
+        device_id=event.device_id,
+        seq=event.seq,
+    )
+
+
+def _event_read(event: ShipmentEvent, fold_anomalies: list[str]) -> EventRead:
+    return EventRead(
+        id=event.id,
+        type=event.type,
+        source=event.source,
+        occurred_at=event.occurred_at,
+        effective_at=event.effective_at,
+        received_at=event.received_at,
+        data=event.data,
+        anomalies=[*event.anomalies, *fold_anomalies],
+        device_id=event.device_id,
+        seq=event.seq,
+    )
+
+
+def shipment_read(shipment: Shipment, parcels: Sequence[Parcel]) -> ShipmentRead:
+    window = (
+        Window(start=shipment.window_start, end=shipment.window_end)
+        if shipment.window_start and shipment.window_end
+        else None
+    )
+    return ShipmentRead(
+        id=shipment.id,
+        tracking_number=shipment.tracking_number,
+        tracking_token=shipment.tracking_token,
+        status=shipment.status,
+        hub_id=shipment.hub_id,
+        zone_id=shipment.zone_id,
+        outside_zones=shipment.outside_zones,
+        reference=shipment.reference,
+        recipient=shipment.recipient,
+        address=shipment.address,
+        location=point_from_db(shipment.location),
+        window=window,
+        service_level=shipment.service_level,
+        requirements=shipment.requirements,
+        notes=shipment.notes,
+        parcels=[ParcelRead(barcode=p.barcode, weight_kg=p.weight_kg) for p in parcels],
+        attempts=shipment.attempts,
+        delivered_at=shipment.delivered_at,
+        created_at=shipment.created_at,
+        updated_at=shipment.updated_at,
+    )
+
+
+def _error(index: int, status: int, detail: str, field: str) -> BulkError:
+    return BulkError(
+        index=index, status=status, detail=detail, errors=[{"field": field, "message": detail}]
+    )
+
+
+def _validation_error(index: int, message: str) -> BulkError:
+    text, _, path = message.rpartition(" - at `$")
+    if not path:
+        return _error(index, 422, message, "body")
+    field = path.rstrip("`").removeprefix(".") or "body"
+    return _error(index, 422, f"{field}: {text}", field)
+
+
+def _field(error: BulkError) -> str | None:
+    return error.errors[0]["field"] if error.errors else None

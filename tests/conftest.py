@@ -1,0 +1,109 @@
+"""Test harness: one database of our own per run, built by the real migrations.
+
+The server is reached through `LASTMILE_TEST_DATABASE_URL` (default: the local PostgreSQL); the
+database named there is dropped and re-created at the start, so it must never be the demo's.
+Every test starts from empty tables.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from backend.app import create_app
+from backend.config import Settings
+from tests.factories import Api
+
+TEST_URL = os.environ.get(
+    "LASTMILE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/lastmile_test"
+)
+ADMIN_EMAIL = "admin@test.lastmile"
+ADMIN_PASSWORD = "admin-password-1"
+
+
+def _settings(**overrides: object) -> Settings:
+    env = {"LASTMILE_DATABASE_URL": TEST_URL}
+    return Settings.from_env(
+        env,
+        embedded_worker=False,
+        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
+        bootstrap_admin_email=ADMIN_EMAIL,
+        bootstrap_admin_password=ADMIN_PASSWORD,
+        log_level="WARNING",
+        **overrides,
+    )
+
+
+async def _recreate_database(url: str) -> None:
+    server, _, name = url.rpartition("/")
+    assert "test" in name, f"refusing to drop {name!r}: test databases have 'test' in the name"
+    connection = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+def run_migrations(url: str) -> None:
+    config = Config("alembic.ini")
+    config.attributes["database_url"] = Settings.from_env(
+        {"LASTMILE_DATABASE_URL": url}
+    ).async_database_url
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return _settings()
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> str:
+    await _recreate_database(settings.plain_database_url)
+    await asyncio.to_thread(run_migrations, settings.plain_database_url)
+    return settings.plain_database_url
+
+
+@pytest.fixture(scope="session")
+async def db(database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A plain asyncpg pool for assertions straight against the tables."""
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+async def _truncate(pool: asyncpg.Pool) -> None:
+    tables = await pool.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND tablename NOT IN ('alembic_version', 'spatial_ref_sys')"
+    )
+    names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+    await pool.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def app(settings: Settings, db: asyncpg.Pool) -> AsyncIterator[Litestar]:
+    await _truncate(db)
+    yield create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def api(client: AsyncTestClient) -> Api:
+    """The API signed in as the bootstrap admin, with factories for common objects."""
+    return await Api.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
