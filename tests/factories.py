@@ -101,3 +101,27 @@ class Api:
         email, password = f"{role}{n}@test.lastmile", "user-password-1"
         await self.created("/v1/users", {"email": email, "password": password, "role": role})
         return await Api.sign_in(self.client, email, password)
+
+    # shipments -------------------------------------------------------------------------------
+
+    async def shipment(self, hub_id: str, **overrides: Any) -> dict[str, Any]:
+        return await self.created("/v1/shipments", shipment_body(hub_id, **overrides))
+
+
+def shipment_body(
+    hub_id: str, lon: float = CENTER[0], lat: float = CENTER[1], **overrides: Any
+) -> dict:
+    n = next(_counter)
+    return {
+        "hub_id": hub_id,
+        "reference": f"REF-{n}",
+        "recipient": {"name": f"Recipient {n}", "phone": "+49 30 1234567"},
+        "address": {
+            "line1": f"Street {n}",
+            "city": "Berlin",
+            "postal_code": "10115",
+            "country": "DE",
+        },
+        "location": point(lon, lat),
+        "parcels": [{"barcode": f"BC{n:08d}", "weight_kg": 1.5}],
+    } | overrides

@@ -96,7 +96,7 @@ class ShipmentController(Controller):
         shipment_id: FromPath[UUID],
         db_session: DbSession,
         request: Request[Principal, Any, Any],
-        data: JSONBody[CancelRequest] | None = None,
+        data: JSONBody[CancelRequest | None] = None,
     ) -> ShipmentRead:
         reason = data.reason if data else None
         return await ShipmentService(db_session).cancel(shipment_id, request.user.user_id, reason)
