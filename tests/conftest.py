@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from alembic import command
-from alembic.config import Config
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
 from backend.config import Settings
+from backend.db.migrations import upgrade
 from tests.factories import Api
 
 TEST_URL = os.environ.get(
@@ -54,14 +53,6 @@ async def _recreate_database(url: str) -> None:
         await connection.close()
 
 
-def run_migrations(url: str) -> None:
-    config = Config("alembic.ini")
-    config.attributes["database_url"] = Settings.from_env(
-        {"LASTMILE_DATABASE_URL": url}
-    ).async_database_url
-    command.upgrade(config, "head")
-
-
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return _settings()
@@ -70,7 +61,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> str:
     await _recreate_database(settings.plain_database_url)
-    await asyncio.to_thread(run_migrations, settings.plain_database_url)
+    await asyncio.to_thread(upgrade, settings)
     return settings.plain_database_url
 
 
