@@ -26,17 +26,17 @@ ADMIN_EMAIL = "admin@test.lastmile"
 ADMIN_PASSWORD = "admin-password-1"
 
 
-def _settings(**overrides: object) -> Settings:
+def make_settings(**overrides: object) -> Settings:
+    """Settings for an app against the test database; overrides win."""
     env = {"LASTMILE_DATABASE_URL": TEST_URL}
-    return Settings.from_env(
-        env,
-        embedded_worker=False,
-        secret_key="test-secret-key-0123456789-abcdefghijklmnop",
-        bootstrap_admin_email=ADMIN_EMAIL,
-        bootstrap_admin_password=ADMIN_PASSWORD,
-        log_level="WARNING",
-        **overrides,
-    )
+    defaults: dict[str, object] = {
+        "embedded_worker": False,
+        "secret_key": "test-secret-key-0123456789-abcdefghijklmnop",
+        "bootstrap_admin_email": ADMIN_EMAIL,
+        "bootstrap_admin_password": ADMIN_PASSWORD,
+        "log_level": "WARNING",
+    }
+    return Settings.from_env(env, **(defaults | overrides))
 
 
 async def _recreate_database(url: str) -> None:
@@ -55,7 +55,7 @@ async def _recreate_database(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return _settings()
+    return make_settings()
 
 
 @pytest.fixture(scope="session")
