@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from sqlalchemy.exc import DBAPIError
 
 from backend.auth.controller import AuthController, UserController
 from backend.auth.guards import bearer_auth
@@ -90,9 +91,14 @@ async def _bootstrap_admin(app: Litestar) -> None:
     settings: Settings = app.state.settings
     if not (settings.bootstrap_admin_email and settings.bootstrap_admin_password):
         return
-    async with unit_of_work(app.state.sessionmaker) as session:
-        created = await UserService(session).ensure_admin(
-            settings.bootstrap_admin_email, settings.bootstrap_admin_password
-        )
+    try:
+        async with unit_of_work(app.state.sessionmaker) as session:
+            created = await UserService(session).ensure_admin(
+                settings.bootstrap_admin_email, settings.bootstrap_admin_password
+            )
+    except (OSError, DBAPIError) as exc:
+        # Serve anyway: /readyz reports the database, and the next start retries.
+        log.error("bootstrap admin skipped, database not reachable: %s", exc)
+        return
     if created:
         log.info("created bootstrap admin %s", settings.bootstrap_admin_email)
