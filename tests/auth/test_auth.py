@@ -32,7 +32,7 @@ async def test_missing_forged_and_malformed_tokens_are_401(client: AsyncTestClie
     assert forged.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_driver_token_carries_driver_and_device(api: Api, settings) -> None:  # noqa: ANN001
+async def test_driver_token_carries_driver_and_device(api: Api, settings) -> None:
     hub = await api.hub()
     driver = await api.driver(hub["id"])
     handheld = await api.as_driver(driver, device_id="handheld-7")
