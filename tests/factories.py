@@ -107,6 +107,30 @@ class Api:
     async def shipment(self, hub_id: str, **overrides: Any) -> dict[str, Any]:
         return await self.created("/v1/shipments", shipment_body(hub_id, **overrides))
 
+    # routes ----------------------------------------------------------------------------------
+
+    async def route(
+        self,
+        driver_id: str,
+        hub_id: str,
+        shipment_ids: list[str] | None = None,
+        date: str = "2026-12-01",
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """A draft route with one stop per shipment, in the given order."""
+        body = {
+            "driver_id": driver_id,
+            "hub_id": hub_id,
+            "date": date,
+            "stops": [{"shipment_id": shipment_id} for shipment_id in shipment_ids or []],
+        } | overrides
+        return await self.created("/v1/routes", body)
+
+    async def publish_route(self, route_id: str) -> dict[str, Any]:
+        response = await self.post(f"/v1/routes/{route_id}/publish")
+        assert response.status_code == 200, response.text
+        return response.json()
+
 
 def shipment_body(
     hub_id: str, lon: float = CENTER[0], lat: float = CENTER[1], **overrides: Any

@@ -1,6 +1,103 @@
-from litestar import Controller
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from backend.auth.guards import requires, staff_only
+from backend.auth.schemas import Principal
+from backend.db.session import DbSession
+from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from backend.manifests.schemas import (
+    RouteCreate,
+    RouteRead,
+    RouteReassign,
+    RouteStatus,
+    RouteStopsUpdate,
+)
+from backend.manifests.service import RouteService
+
+staff_or_driver = requires("admin", "dispatcher", "driver")
 
 
 class RouteController(Controller):
     path = "/v1/routes"
     tags = ["routes"]
+
+    @post(guards=[staff_only])
+    async def create_route(
+        self,
+        data: JSONBody[RouteCreate],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> RouteRead:
+        """A draft route; each shipment gets an `assigned` event."""
+        return await RouteService(db_session).create(data, request.user.user_id)
+
+    @get(guards=[staff_or_driver])
+    async def list_routes(
+        self,
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        date: FromQuery[dt.date | None] = None,
+        driver_id: FromQuery[UUID | None] = None,
+        hub_id: FromQuery[UUID | None] = None,
+        status: FromQuery[RouteStatus | None] = None,
+    ) -> Page[RouteRead]:
+        """Drivers always get their own published routes, whatever the filters say."""
+        return await RouteService(db_session).page(
+            request.user,
+            cursor=cursor,
+            limit=limit,
+            date=date,
+            driver_id=driver_id,
+            hub_id=hub_id,
+            status=status,
+        )
+
+    @get("/{route_id:uuid}", guards=[staff_or_driver])
+    async def get_route(
+        self,
+        route_id: FromPath[UUID],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> RouteRead:
+        return await RouteService(db_session).get(route_id, request.user)
+
+    @put("/{route_id:uuid}/stops", guards=[staff_only])
+    async def replace_stops(
+        self,
+        route_id: FromPath[UUID],
+        data: JSONBody[RouteStopsUpdate],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> RouteRead:
+        """Add, remove and reorder in one call: `stops` is the full desired order."""
+        return await RouteService(db_session).replace_stops(
+            route_id, data.stops, request.user.user_id
+        )
+
+    @post("/{route_id:uuid}/reassign", guards=[staff_only], status_code=200)
+    async def reassign(
+        self,
+        route_id: FromPath[UUID],
+        data: JSONBody[RouteReassign],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> RouteRead:
+        return await RouteService(db_session).reassign(
+            route_id, data.driver_id, request.user.user_id
+        )
+
+    @post("/{route_id:uuid}/publish", guards=[staff_only], status_code=200)
+    async def publish(
+        self,
+        route_id: FromPath[UUID],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+    ) -> RouteRead:
+        """draft -> published; publishing a published route again answers it unchanged."""
+        return await RouteService(db_session).publish(route_id, request.user.user_id)
