@@ -26,6 +26,7 @@ from backend.network.controller import NetworkController
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
 from backend.shipments.controller import ShipmentController
+from backend.sync.controller import SyncController
 from backend.system.controller import HealthController
 
 log = logging.getLogger("lastmile")
@@ -38,6 +39,7 @@ CONTROLLERS = [
     DriverController,
     ShipmentController,
     RouteController,
+    SyncController,
 ]
 
 

@@ -3,23 +3,39 @@
 from backend.auth.models import User
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
+from backend.incidents.models import Incident
 from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
 from backend.outbox.models import OutboxMessage
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
+from backend.sync.models import (
+    DeviceSync,
+    DriverSync,
+    ManifestChange,
+    PushBatch,
+    QuarantinedEvent,
+    SyncEvent,
+)
 
 __all__ = [
     "Base",
     "Device",
+    "DeviceSync",
     "Driver",
+    "DriverSync",
     "Hub",
+    "Incident",
+    "ManifestChange",
     "OutboxMessage",
     "Parcel",
     "PickupPoint",
+    "PushBatch",
+    "QuarantinedEvent",
     "Route",
     "Shipment",
     "ShipmentEvent",
     "Stop",
+    "SyncEvent",
     "User",
     "Vehicle",
     "Zone",

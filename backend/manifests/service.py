@@ -6,7 +6,7 @@ a route goes through `_changed`, the one place that will record manifest changes
 """
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 from sqlalchemy import Row
@@ -19,10 +19,11 @@ from backend.lib.errors import Conflict, Invalid, NotFound
 from backend.lib.ids import uuid7
 from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.manifests.models import Route
-from backend.manifests.repository import ManifestRepository
+from backend.manifests.repository import DRIVER_VISIBLE_STATUSES, ManifestRepository
 from backend.manifests.schemas import RouteCreate, RouteRead, StopIn, StopRead
 from backend.network.service import NetworkService
 from backend.shipments.service import ShipmentService
+from backend.sync.changes import ChangeSpec, ManifestChangeLog
 
 CLOSED_ROUTE_STATUSES = ("completed", "cancelled")
 # Drafts are dispatch's workbench; a driver sees a route once it is published.
@@ -88,7 +89,7 @@ class RouteService:
             driver_id=data.driver_id, hub_id=data.hub_id, date=data.date
         )
         await self._add_stops(route, added, actor_id)
-        await self._changed(route, {route.driver_id})
+        await self._changed(route, {})  # a draft: no driver sees it yet
         return (await self._read([route]))[0]
 
     async def replace_stops(
@@ -123,7 +124,21 @@ class RouteService:
                 actor_id=actor_id,
                 data={"route_id": str(route.id)},
             )
-        await self._changed(route, {route.driver_id})
+        changes: list[ChangeSpec] = [
+            change for row in removed for change in _stop_changes(row, "remove")
+        ]
+        if added or moved:
+            now_active = await self.repo.active_stops([route.id])
+            new_ids = {sid for _, sid in added}
+            moved_ids = {stop_id for stop_id, _ in moved}
+            changes += [("stop", row.id, "upsert") for row in now_active if row.id in moved_ids]
+            changes += [
+                c
+                for row in now_active
+                if row.shipment_id in new_ids
+                for c in _stop_changes(row, "upsert")
+            ]
+        await self._changed(route, {route.driver_id: changes})
         return (await self._read([route]))[0]
 
     async def reassign(self, route_id: UUID, driver_id: UUID, actor_id: UUID | None) -> RouteRead:
@@ -140,8 +155,15 @@ class RouteService:
                 actor_id=actor_id,
                 data={"route_id": str(route.id), "driver_id": str(driver_id)},
             )
+        stops = await self.repo.active_stops([route.id])
         previous, route.driver_id = route.driver_id, driver_id
-        await self._changed(route, {previous, driver_id})
+        await self._changed(
+            route,
+            {
+                previous: _route_changes(route, stops, "remove"),
+                driver_id: _route_changes(route, stops, "upsert"),
+            },
+        )
         return (await self._read([route]))[0]
 
     async def publish(self, route_id: UUID, actor_id: UUID | None) -> RouteRead:
@@ -152,21 +174,25 @@ class RouteService:
         if route.status == "cancelled":
             raise Conflict("The route is cancelled", code="route_closed")
         if route.status == "draft":
+            stops = await self.repo.active_stops([route.id])
             route.status = "published"
             route.published_at = utcnow()
-            await self._changed(route, {route.driver_id})
+            await self._changed(route, {route.driver_id: _route_changes(route, stops, "upsert")})
         return (await self._read([route]))[0]
 
     # internals -------------------------------------------------------------------------------
 
-    async def _changed(self, route: Route, affected_driver_ids: Iterable[UUID]) -> None:
-        """Every mutation of a route ends here. Manifest change records (what sync pull reads,
-        per affected driver) hook in here; for now it only bumps the route's `updated_at`.
+    async def _changed(self, route: Route, changes: Mapping[UUID, list[ChangeSpec]]) -> None:
+        """Every mutation of a route ends here: it records what each affected driver's manifest
+        gained or lost, which is what their next sync pull returns. Changes to a route no driver
+        can see (a draft) are not recorded.
 
         Set the route's own attributes just before calling this: the flush here must be the one
         that writes them, so `updated_at` is ours and not expired by the column's `onupdate`."""
         route.updated_at = utcnow()
         await self.session.flush()
+        if route.status in DRIVER_VISIBLE_STATUSES:
+            await ManifestChangeLog(self.session).record_many(changes)
 
     async def _editable(self, route_id: UUID) -> Route:
         route = await self.repo.route(route_id, for_update=True)
@@ -286,3 +312,12 @@ def route_read(route: Route, stops: Sequence[Row]) -> RouteRead:
         created_at=route.created_at,
         updated_at=route.updated_at,
     )
+
+
+def _stop_changes(stop: Row, op: str) -> list[ChangeSpec]:
+    """A stop and its shipment come and go together in a driver's manifest."""
+    return [("stop", stop.id, op), ("shipment", stop.shipment_id, op)]
+
+
+def _route_changes(route: Route, stops: Sequence[Row], op: str) -> list[ChangeSpec]:
+    return [("route", route.id, op), *(c for stop in stops for c in _stop_changes(stop, op))]

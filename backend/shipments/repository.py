@@ -2,6 +2,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,7 +67,12 @@ class ShipmentRepository:
         return (await self.session.scalars(query)).all()
 
     async def by_ids(self, shipment_ids: Sequence[UUID]) -> Sequence[Shipment]:
-        query = select(Shipment).where(Shipment.id.in_(shipment_ids)).order_by(Shipment.id)
+        query = (
+            select(Shipment)
+            .where(Shipment.id.in_(shipment_ids))
+            .order_by(Shipment.id)
+            .execution_options(populate_existing=True)
+        )
         return (await self.session.scalars(query)).all()
 
     async def parcels_for(self, shipment_ids: Sequence[UUID]) -> Sequence[Parcel]:
@@ -96,6 +102,54 @@ class ShipmentRepository:
         if zone_id:
             query = query.where(Shipment.zone_id == zone_id)
         return (await self.session.scalars(query)).all()
+
+    async def raw(self) -> asyncpg.Connection:
+        """The asyncpg connection of this transaction, for set-based statements on hot paths."""
+        connection = await self.session.connection()
+        return (await connection.get_raw_connection()).driver_connection
+
+    async def lock_statuses(self, shipment_ids: Sequence[UUID]) -> dict[UUID, str]:
+        """Lock rows in id order (so concurrent writers never deadlock); current statuses."""
+        rows = await (await self.raw()).fetch(
+            "SELECT id, status FROM shipments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+            list(shipment_ids),
+        )
+        return {row["id"]: row["status"] for row in rows}
+
+    async def statuses(self, shipment_ids: Sequence[UUID]) -> dict[UUID, str]:
+        rows = await (await self.raw()).fetch(
+            "SELECT id, status FROM shipments WHERE id = ANY($1::uuid[])", list(shipment_ids)
+        )
+        return {row["id"]: row["status"] for row in rows}
+
+    async def fold_inputs(self, shipment_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+        return await (await self.raw()).fetch(
+            "SELECT shipment_id, id, type, source, effective_at, device_id, seq"
+            " FROM shipment_events WHERE shipment_id = ANY($1::uuid[])",
+            list(shipment_ids),
+        )
+
+    async def save_states(self, states: list[tuple[UUID, str, int, Any, int]]) -> None:
+        """One UPDATE for the set: (id, status, attempts, delivered_at, event_count)."""
+        if not states:
+            return
+        ids, statuses, attempts, delivered, counts = (
+            list(column) for column in zip(*states, strict=True)
+        )
+        await (await self.raw()).execute(
+            """
+            UPDATE shipments s SET status = u.status, attempts = u.attempts,
+                delivered_at = u.delivered_at, event_count = u.event_count, updated_at = now()
+            FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::int[])
+                AS u(id, status, attempts, delivered_at, event_count)
+            WHERE s.id = u.id
+            """,
+            ids,
+            statuses,
+            attempts,
+            delivered,
+            counts,
+        )
 
     async def events_for(self, shipment_ids: Sequence[UUID]) -> Sequence[ShipmentEvent]:
         query = select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))

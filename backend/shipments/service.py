@@ -29,6 +29,7 @@ from backend.shipments.schemas import (
     Window,
 )
 from backend.shipments.state import FoldEvent, fold_events, sort_events
+from backend.sync.changes import ManifestChangeLog
 
 FROZEN_STATUSES = ("delivered", "returned", "cancelled")
 
@@ -206,6 +207,7 @@ class ShipmentService:
     async def cancel(self, shipment_id: UUID, actor_id: UUID, reason: str | None) -> ShipmentRead:
         await self._editable(shipment_id)
         await self.record([shipment_id], "cancelled", actor_id=actor_id, data={"reason": reason})
+        await ManifestChangeLog(self.session).shipments_changed([shipment_id])
         return (await self.read_many([shipment_id]))[0]
 
     async def _editable(self, shipment_id: UUID) -> Shipment:
@@ -229,27 +231,45 @@ class ShipmentService:
         source: str = "dispatch",
     ) -> dict[UUID, str]:
         """Append one dispatch-side event per shipment and re-fold them; returns new statuses."""
+        await self.session.flush()
         now = utcnow()
         events = [
             _event_row(sid, event_type, actor_id, now, data or {}, source) for sid in shipment_ids
         ]
         await self.repo.append_events(events)
-        return await self.refold(shipment_ids)
+        return {sid: after for sid, (_, after) in (await self.refold(shipment_ids)).items()}
 
-    async def refold(self, shipment_ids: Sequence[UUID]) -> dict[UUID, str]:
-        """Recompute the projection of these shipments from all their events."""
-        shipments = await self.repo.lock(shipment_ids)
-        grouped: dict[UUID, list[FoldEvent]] = {s.id: [] for s in shipments}
-        for event in await self.repo.events_for(list(grouped)):
-            grouped[event.shipment_id].append(_fold_event(event))
-        for shipment in shipments:
-            state = fold_events(grouped[shipment.id]).state
-            shipment.status = state.status or "created"
-            shipment.attempts = state.attempts
-            shipment.delivered_at = state.delivered_at
-            shipment.event_count = len(grouped[shipment.id])
-        await self.session.flush()
-        return {s.id: s.status for s in shipments}
+    async def statuses(self, shipment_ids: set[UUID]) -> dict[UUID, str]:
+        return await self.repo.statuses(sorted(shipment_ids)) if shipment_ids else {}
+
+    async def refold(self, shipment_ids: Sequence[UUID]) -> dict[UUID, tuple[str, str]]:
+        """Recompute these shipments' projections from all their events, set-wise.
+
+        Locks the rows in id order first, so two writers folding the same shipment take turns
+        and the second sees the first one's events. Returns {id: (status before, after)}.
+        """
+        before = await self.repo.lock_statuses(sorted(set(shipment_ids)))
+        grouped: dict[UUID, list[FoldEvent]] = {sid: [] for sid in before}
+        for row in await self.repo.fold_inputs(list(before)):
+            grouped[row["shipment_id"]].append(
+                FoldEvent(
+                    row["id"],
+                    row["type"],
+                    row["source"],
+                    row["effective_at"],
+                    row["device_id"],
+                    row["seq"],
+                )
+            )
+        states = []
+        changes: dict[UUID, tuple[str, str]] = {}
+        for sid, events in grouped.items():
+            state = fold_events(events).state
+            status = state.status or "created"
+            states.append((sid, status, state.attempts, state.delivered_at, len(events)))
+            changes[sid] = (before[sid], status)
+        await self.repo.save_states(states)
+        return changes
 
 
 def _shipment_row(data: ShipmentCreate, zone_id: UUID | None) -> dict[str, Any]:

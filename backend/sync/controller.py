@@ -1,0 +1,81 @@
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from backend.auth.guards import requires
+from backend.auth.schemas import Principal
+from backend.config import Settings
+from backend.db.session import DbSession
+from backend.lib.errors import DomainError, Forbidden, Invalid
+from backend.sync.pull import PullService
+from backend.sync.push import PushService
+from backend.sync.schemas import PullResponse, PushRequest, PushResponse
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class SyncController(Controller):
+    path = "/v1/sync"
+    tags = ["sync"]
+    guards = [requires("driver")]
+
+    @post("/push", status_code=200)
+    async def push(
+        self,
+        request: Request[Principal, Any, Any],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> PushResponse | Response[bytes]:
+        """Apply a batch of events captured offline; one result per event, in request order.
+
+        Body: `{device_id, batch_id, events: [...]}` (see docs/sync-protocol.md). A malformed
+        event is rejected alone and kept in quarantine; the others are applied.
+        """
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > settings.sync_max_bytes:
+            raise PayloadTooLarge(f"A push may carry at most {settings.sync_max_bytes} bytes")
+        body = await request.body()
+        if len(body) > settings.sync_max_bytes:
+            raise PayloadTooLarge(f"A push may carry at most {settings.sync_max_bytes} bytes")
+        data = _decode(body)
+        if len(data.events) > settings.sync_max_events:
+            raise PayloadTooLarge(
+                f"A push may carry at most {settings.sync_max_events} events",
+                code="too_many_events",
+            )
+        result = await PushService(db_session, max_events=settings.sync_max_events).push(
+            request.user, data
+        )
+        if isinstance(result, bytes):
+            return Response(result, media_type="application/json")
+        return result
+
+    @get("/pull")
+    async def pull(
+        self,
+        request: Request[Principal, Any, Any],
+        db_session: DbSession,
+        cursor: Annotated[str | None, Parameter(description="cursor of the last pull")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=5000)] = 1000,
+    ) -> PullResponse:
+        """No cursor: a snapshot of your active manifests. With a cursor: the changes since."""
+        if request.user.driver_id is None:
+            raise Forbidden("Only drivers pull manifests")
+        return await PullService(db_session).pull(request.user.driver_id, cursor, limit)
+
+
+def _decode(body: bytes) -> PushRequest:
+    try:
+        return msgspec.json.decode(body, type=PushRequest)
+    except msgspec.ValidationError as exc:
+        text, _, path = str(exc).rpartition(" - at `$")
+        field = path.rstrip("`").removeprefix(".") or "body"
+        raise Invalid(f"{field}: {text or exc}", field=field) from None
+    except msgspec.DecodeError:
+        raise DomainError("The body is not valid JSON", code="malformed_json") from None

@@ -1,0 +1,116 @@
+"""Tables of the offline sync protocol: push bookkeeping and the per-driver manifest change log."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base
+
+
+class PushBatch(Base):
+    """One push call: replaying the same `batch_id` and body answers the stored response."""
+
+    __tablename__ = "push_batches"
+
+    batch_id: Mapped[UUID] = mapped_column(primary_key=True)
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
+    device_id: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SyncEvent(Base):
+    """Every accepted device event, keyed by the id the device made (the idempotency key)."""
+
+    __tablename__ = "sync_events"
+    __table_args__ = (Index("ix_sync_events_device_seq", "device_id", "seq"),)
+
+    event_id: Mapped[UUID] = mapped_column(primary_key=True)
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
+    device_id: Mapped[str] = mapped_column(String(128))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[UUID]
+    type: Mapped[str] = mapped_column(String(40))
+    shipment_id: Mapped[UUID | None] = mapped_column(ForeignKey("shipments.id"))
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    effective_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class QuarantinedEvent(Base):
+    """A rejected event, kept raw with the reason: nothing a device sends is dropped."""
+
+    __tablename__ = "quarantined_events"
+    __table_args__ = (Index("ix_quarantined_events_device_seq", "device_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
+    device_id: Mapped[str] = mapped_column(String(128))
+    batch_id: Mapped[UUID]
+    event_id: Mapped[UUID | None]
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[Any] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DeviceSync(Base):
+    """Per device: the highest contiguous `seq` stored (accepted or quarantined)."""
+
+    __tablename__ = "device_sync"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
+    ack_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DriverSync(Base):
+    """Per driver: the manifest version, bumped under this row's lock by every writer.
+
+    Writers for one driver serialize on the row, so versions commit in order and a reader never
+    sees version n+1 without n. `epoch` changes if the row is ever re-created, which turns old
+    cursors into `reset_required`; changes at or below `pruned_version` are gone.
+    """
+
+    __tablename__ = "driver_sync"
+
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    pruned_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    epoch: Mapped[int] = mapped_column(
+        Integer, server_default=text("floor(random() * 2147483647)::integer")
+    )
+
+
+class ManifestChange(Base):
+    """What changed in a driver's manifest at which version; pull reads current data for it."""
+
+    __tablename__ = "manifest_changes"
+    __table_args__ = (Index("ix_manifest_changes_driver_version", "driver_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
+    version: Mapped[int] = mapped_column(BigInteger)
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[UUID]
+    op: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

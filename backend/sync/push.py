@@ -1,0 +1,349 @@
+"""Push: a batch of events captured offline, applied in one transaction, answered per event.
+
+The steps, each one statement for the whole batch:
+  claim the batch id → validate each event alone → resolve what it refers to → compute its
+  effective time → insert the accepted ones (inbox + shipment log) → re-fold touched shipments →
+  record incidents and manifest changes → quarantine the rejected → advance the ack → store the
+  response for replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.schemas import Principal
+from backend.incidents.service import IncidentService
+from backend.lib.clock import utcnow
+from backend.lib.errors import Forbidden, Invalid
+from backend.shipments.service import ShipmentService
+from backend.sync.changes import ManifestChangeLog
+from backend.sync.repository import SyncRepository
+from backend.sync.schemas import (
+    DATA_TYPES,
+    SHIPMENT_TYPES,
+    DeviceEvent,
+    EventResult,
+    PushRequest,
+    PushResponse,
+    ShipmentStatus,
+)
+
+Reject = Callable[..., None]
+# A device clock may run this far ahead of ours before its times are treated as suspect.
+FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
+@dataclass(slots=True)
+class Pending:
+    """One well-formed event on its way through the pipeline."""
+
+    index: int
+    event: DeviceEvent
+    raw: Any
+    content_hash: bytes
+    shipment_id: UUID | None = None
+    route_id: UUID | None = None
+    custody_conflict: bool = False
+    effective_at: datetime | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+
+def canonical_hash(value: Any) -> bytes:
+    return hashlib.sha256(msgspec.json.encode(value, order="sorted")).digest()
+
+
+def effective_time(event: DeviceEvent, received_at: datetime) -> tuple[datetime, list[str]]:
+    """From the event's own fields only, so arrival order cannot change it.
+
+    With a monotonic anchor from the same boot: anchor.server_time + (mono_ms - anchor.mono_ms);
+    otherwise the device wall clock, flagged low-confidence. Never after first receipt (plus a
+    tolerance): such times are clamped to the receipt and flagged `clock_suspect`.
+    """
+    clock = event.clock
+    if clock and clock.anchor and clock.anchor.boot_id == clock.boot_id:
+        at = clock.anchor.server_time + timedelta(milliseconds=clock.mono_ms - clock.anchor.mono_ms)
+        anomalies: list[str] = []
+    else:
+        at, anomalies = event.occurred_at, ["clock_low_confidence"]
+    if at > received_at + FUTURE_TOLERANCE:
+        return received_at, [*anomalies, "clock_suspect"]
+    return at, anomalies
+
+
+class PushService:
+    def __init__(self, session: AsyncSession, *, max_events: int) -> None:
+        self.session = session
+        self.repo = SyncRepository(session)
+        self.max_events = max_events
+
+    async def push(self, principal: Principal, request: PushRequest) -> PushResponse | bytes:
+        """The response, or the stored bytes of an earlier identical push of this batch."""
+        driver_id = _driver_bound_to(principal, request.device_id)
+        if len(request.events) > self.max_events:
+            raise Invalid(
+                f"At most {self.max_events} events per push", field="events", code="too_many_events"
+            )
+        request_hash = canonical_hash(msgspec.to_builtins(request))
+        if not await self.repo.claim_batch(
+            request.batch_id, driver_id, request.device_id, request_hash
+        ):
+            return await self._replay(request.batch_id, driver_id, request_hash)
+
+        now = utcnow()
+        results: list[EventResult | None] = [None] * len(request.events)
+        quarantine: list[tuple[Any, ...]] = []
+
+        def reject(index: int, raw: Any, reason: str, detail: str | None = None) -> None:
+            event_id, seq = _id_and_seq(raw)
+            results[index] = EventResult(event_id=event_id, status="rejected", reason=reason)
+            quarantine.append(
+                (
+                    driver_id,
+                    request.device_id,
+                    request.batch_id,
+                    event_id,
+                    seq,
+                    reason,
+                    detail,
+                    msgspec.json.encode(raw).decode(),
+                )
+            )
+
+        pending = self._parse(request.events, reject)
+        pending = self._drop_batch_twins(pending, results, reject)
+        await self._resolve(driver_id, pending, reject)
+        accepted = [p for p in pending if results[p.index] is None]
+        for item in accepted:
+            item.effective_at, item.anomalies = effective_time(item.event, now)
+            if item.custody_conflict:
+                item.anomalies.append("custody_conflict")
+
+        new_ids = await self.repo.insert_events(
+            [_event_row(item, driver_id, request, now) for item in accepted]
+        )
+        await self._settle_existing(
+            [p for p in accepted if p.event.event_id not in new_ids], results, reject
+        )
+        fresh = [p for p in accepted if p.event.event_id in new_ids]
+        statuses = await self._apply(driver_id, fresh, now)
+        statuses |= await ShipmentService(self.session).statuses(
+            {p.shipment_id for p in accepted if p.shipment_id and p.shipment_id not in statuses}
+        )
+        for item in accepted:
+            result = results[item.index] or EventResult(item.event.event_id, "accepted")
+            if result.status != "rejected" and item.shipment_id:
+                result.shipment = ShipmentStatus(item.shipment_id, statuses[item.shipment_id])
+            results[item.index] = result
+        await self.repo.quarantine(quarantine)
+        ack = await self.repo.advance_ack(request.device_id, driver_id)
+        response = PushResponse(results=results, ack_seq=ack, server_time=now)  # type: ignore[arg-type]
+        await self.repo.save_response(request.batch_id, msgspec.json.encode(response))
+        return response
+
+    async def _replay(self, batch_id: UUID, driver_id: UUID, request_hash: bytes) -> bytes:
+        stored = await self.repo.stored_batch(batch_id)
+        if (
+            stored is None
+            or stored["driver_id"] != driver_id
+            or stored["request_hash"] != request_hash
+        ):
+            raise Invalid(
+                "This batch_id was already used with a different body",
+                field="batch_id",
+                code="batch_id_reused",
+            )
+        return stored["response"].encode()
+
+    def _parse(self, raw_events: list[Any], reject: Reject) -> list[Pending]:
+        pending = []
+        for index, raw in enumerate(raw_events):
+            try:
+                event = msgspec.convert(raw, DeviceEvent, strict=False)
+            except msgspec.ValidationError as exc:
+                reject(index, raw, "invalid", _describe(exc))
+                continue
+            data_type = DATA_TYPES.get(event.type)
+            try:
+                if data_type is not None:
+                    msgspec.convert(event.data, data_type, strict=False)
+            except msgspec.ValidationError as exc:
+                reject(index, raw, "invalid", _describe(exc, prefix="data"))
+                continue
+            if event.type in SHIPMENT_TYPES and not (
+                event.shipment_id or event.barcode or event.stop_id
+            ):
+                reject(index, raw, "invalid", "shipment_id, barcode or stop_id is required")
+                continue
+            pending.append(Pending(index, event, raw, canonical_hash(raw)))
+        return pending
+
+    def _drop_batch_twins(
+        self, pending: list[Pending], results: list[EventResult | None], reject: Reject
+    ) -> list[Pending]:
+        """The same event id twice in one batch: the later copy is a duplicate or a conflict."""
+        first: dict[UUID, Pending] = {}
+        kept = []
+        for item in pending:
+            twin = first.get(item.event.event_id)
+            if twin is None:
+                first[item.event.event_id] = item
+                kept.append(item)
+            elif twin.content_hash == item.content_hash:
+                results[item.index] = EventResult(event_id=item.event.event_id, status="duplicate")
+            else:
+                reject(item.index, item.raw, "conflicting_duplicate")
+        return kept
+
+    async def _resolve(self, driver_id: UUID, pending: list[Pending], reject: Reject) -> None:
+        """Attach each event to its shipment (or route) and check this driver may speak of it."""
+        about_shipment = [
+            p for p in pending if p.event.type != "route_started" and _names_shipment(p.event)
+        ]
+        if about_shipment:
+            rows = await self.repo.resolve_shipments(
+                driver_id,
+                [p.event.shipment_id for p in about_shipment],
+                [p.event.barcode for p in about_shipment],
+                [p.event.stop_id for p in about_shipment],
+            )
+            for item, row in zip(about_shipment, rows, strict=True):
+                reason = _shipment_refusal(row, item.event, driver_id)
+                if reason:
+                    reject(item.index, item.raw, reason)
+                    continue
+                item.shipment_id = row["shipment_id"]
+                item.custody_conflict = row["holder_id"] != driver_id
+        starts = [p for p in pending if p.event.type == "route_started"]
+        if starts:
+            await self._resolve_routes(driver_id, starts, reject)
+
+    async def _resolve_routes(self, driver_id: UUID, starts: list[Pending], reject: Reject) -> None:
+        by_stop = await self.repo.routes_of_stops(
+            driver_id, [p.event.stop_id for p in starts if p.event.stop_id]
+        )
+        for item in starts:
+            route_id = item.event.data.get("route_id")
+            item.route_id = UUID(route_id) if route_id else by_stop.get(item.event.stop_id)  # type: ignore[arg-type]
+        mine = await self.repo.driver_routes(driver_id, [p.route_id for p in starts if p.route_id])
+        for item in starts:
+            if item.route_id not in mine:
+                reject(item.index, item.raw, "not_your_route")
+
+    async def _settle_existing(
+        self, existing: list[Pending], results: list[EventResult | None], reject: Reject
+    ) -> None:
+        """Events already stored by an earlier push: same content is a duplicate, else a conflict."""
+        if not existing:
+            return
+        hashes = await self.repo.stored_hashes([p.event.event_id for p in existing])
+        for item in existing:
+            if hashes.get(item.event.event_id) == item.content_hash:
+                results[item.index] = EventResult(event_id=item.event.event_id, status="duplicate")
+            else:
+                reject(item.index, item.raw, "conflicting_duplicate")
+
+    async def _apply(self, driver_id: UUID, fresh: list[Pending], now: datetime) -> dict[UUID, str]:
+        """Fold what changed, start routes, open incidents, tell affected drivers."""
+        shipments = ShipmentService(self.session)
+        touched = sorted({p.shipment_id for p in fresh if p.shipment_id})
+        folds = await shipments.refold(touched) if touched else {}
+        changes = ManifestChangeLog(self.session)
+        moved = [sid for sid, (before, after) in folds.items() if before != after]
+        if moved:
+            await changes.shipments_changed(moved)
+        started = await self.repo.start_routes(
+            sorted({p.route_id for p in fresh if p.route_id}), now
+        )
+        if started:
+            await changes.record(driver_id, [("route", route_id, "upsert") for route_id in started])
+        conflicts = [p for p in fresh if p.custody_conflict]
+        if conflicts:
+            await IncidentService(self.session).custody_conflicts(
+                [
+                    (p.shipment_id, driver_id, p.event.event_id, p.effective_at, p.event.type)
+                    for p in conflicts
+                ]
+            )
+        return {sid: after for sid, (_, after) in folds.items()}
+
+
+def _names_shipment(event: DeviceEvent) -> bool:
+    return bool(event.shipment_id or event.barcode or event.stop_id)
+
+
+def _driver_bound_to(principal: Principal, device_id: str) -> UUID:
+    if principal.driver_id is None:
+        raise Forbidden("Only drivers push events")
+    if principal.device_id is None:
+        raise Forbidden("Sign in with a device_id to push", code="token_without_device")
+    if principal.device_id != device_id:
+        raise Invalid(
+            "device_id differs from the device this token is bound to",
+            field="device_id",
+            code="device_mismatch",
+        )
+    return principal.driver_id
+
+
+def _shipment_refusal(row: Any, event: DeviceEvent, driver_id: UUID) -> str | None:
+    if row["shipment_id"] is None:
+        if event.shipment_id:
+            return "unknown_shipment"
+        return "unknown_barcode" if event.barcode else "unknown_stop"
+    targets = {t for t in (row["sid"], row["by_barcode"], row["by_stop"]) if t is not None}
+    if len(targets) > 1:
+        return "reference_mismatch"
+    if row["holder_id"] != driver_id and not row["ever_mine"]:
+        return "not_on_your_route"
+    return None
+
+
+def _event_row(
+    item: Pending, driver_id: UUID, request: PushRequest, now: datetime
+) -> tuple[Any, ...]:
+    event = item.event
+    return (
+        event.event_id,
+        driver_id,
+        request.device_id,
+        event.seq,
+        request.batch_id,
+        event.type,
+        item.shipment_id,
+        item.content_hash,
+        event.occurred_at,
+        item.effective_at,
+        msgspec.json.encode(item.raw).decode(),
+        msgspec.json.encode(item.anomalies).decode(),
+        now,
+    )
+
+
+def _id_and_seq(raw: Any) -> tuple[UUID | None, int | None]:
+    if not isinstance(raw, dict):
+        return None, None
+    try:
+        event_id = UUID(str(raw.get("event_id")))
+    except ValueError:
+        event_id = None
+    seq = raw.get("seq")
+    return event_id, seq if isinstance(seq, int) and not isinstance(
+        seq, bool
+    ) and 0 < seq < 2**62 else None
+
+
+def _describe(exc: msgspec.ValidationError, *, prefix: str = "") -> str:
+    """`seq: Expected int >= 1` from msgspec's `Expected int >= 1 - at `$.seq``."""
+    text, _, path = str(exc).rpartition(" - at `$")
+    if not path:
+        return f"{prefix}: {exc}" if prefix else str(exc)
+    field_name = ".".join(part for part in (prefix, path.rstrip("`").removeprefix(".")) if part)
+    return f"{field_name}: {text}"

@@ -1,0 +1,217 @@
+"""SQL of the push hot path: every statement covers the whole batch (unnest), never a row loop."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
+
+
+class SyncRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def raw(self) -> asyncpg.Connection:
+        connection = await self.session.connection()
+        return (await connection.get_raw_connection()).driver_connection
+
+    # batches ---------------------------------------------------------------------------------
+
+    async def claim_batch(
+        self, batch_id: UUID, driver_id: UUID, device_id: str, request_hash: bytes
+    ) -> bool:
+        """Insert the batch row; False when it exists (a concurrent twin waits here for the
+        first to commit, then sees its row)."""
+        claimed = await (await self.raw()).fetchval(
+            """
+            INSERT INTO push_batches (batch_id, driver_id, device_id, request_hash)
+            VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING true
+            """,
+            batch_id,
+            driver_id,
+            device_id,
+            request_hash,
+        )
+        return bool(claimed)
+
+    async def stored_batch(self, batch_id: UUID) -> asyncpg.Record | None:
+        return await (await self.raw()).fetchrow(
+            "SELECT driver_id, request_hash, response FROM push_batches WHERE batch_id = $1",
+            batch_id,
+        )
+
+    async def save_response(self, batch_id: UUID, response: bytes) -> None:
+        await (await self.raw()).execute(
+            "UPDATE push_batches SET response = $2::text::jsonb WHERE batch_id = $1",
+            batch_id,
+            response.decode(),
+        )
+
+    # resolving what events refer to ----------------------------------------------------------
+
+    async def resolve_shipments(
+        self,
+        driver_id: UUID,
+        shipment_ids: list[UUID | None],
+        barcodes: list[str | None],
+        stop_ids: list[UUID | None],
+    ) -> list[asyncpg.Record]:
+        """Per reference (in order): the shipment each field points at, the driver whose active
+        published stop holds it, and whether it was ever assigned to this driver."""
+        return await (await self.raw()).fetch(
+            """
+            WITH refs AS (
+                SELECT r.i, r.sid, p.shipment_id AS by_barcode, st.shipment_id AS by_stop,
+                       COALESCE(r.sid, p.shipment_id, st.shipment_id) AS target
+                FROM unnest($2::uuid[], $3::text[], $4::uuid[]) WITH ORDINALITY
+                     AS r(sid, barcode, stop_id, i)
+                LEFT JOIN parcels p ON p.barcode = r.barcode
+                LEFT JOIN stops st ON st.id = r.stop_id
+            )
+            SELECT refs.i, refs.sid, refs.by_barcode, refs.by_stop, s.id AS shipment_id,
+                   holder.driver_id AS holder_id,
+                   EXISTS (
+                       SELECT 1 FROM shipment_events se
+                       WHERE se.shipment_id = s.id AND se.type = 'assigned'
+                         AND se.data ->> 'driver_id' = $1::text
+                   ) AS ever_mine
+            FROM refs
+            LEFT JOIN shipments s ON s.id = refs.target
+            LEFT JOIN LATERAL (
+                SELECT r.driver_id FROM stops st JOIN routes r ON r.id = st.route_id
+                WHERE st.shipment_id = s.id AND st.active AND r.status = ANY($5::text[])
+                LIMIT 1
+            ) holder ON true
+            ORDER BY refs.i
+            """,
+            driver_id,
+            shipment_ids,
+            barcodes,
+            stop_ids,
+            list(DRIVER_VISIBLE_STATUSES),
+        )
+
+    async def driver_routes(self, driver_id: UUID, route_ids: list[UUID]) -> set[UUID]:
+        rows = await (await self.raw()).fetch(
+            "SELECT id FROM routes WHERE id = ANY($1::uuid[]) AND driver_id = $2"
+            " AND status = ANY($3::text[])",
+            route_ids,
+            driver_id,
+            list(DRIVER_VISIBLE_STATUSES),
+        )
+        return {row["id"] for row in rows}
+
+    async def routes_of_stops(self, driver_id: UUID, stop_ids: list[UUID]) -> dict[UUID, UUID]:
+        rows = await (await self.raw()).fetch(
+            "SELECT st.id, st.route_id FROM stops st JOIN routes r ON r.id = st.route_id"
+            " WHERE st.id = ANY($1::uuid[]) AND r.driver_id = $2",
+            stop_ids,
+            driver_id,
+        )
+        return {row["id"]: row["route_id"] for row in rows}
+
+    # storing ---------------------------------------------------------------------------------
+
+    async def insert_events(self, rows: Sequence[tuple[Any, ...]]) -> set[UUID]:
+        """Insert accepted events into the inbox and, where they concern a shipment, into its
+        event log, in one statement. Returns the ids that were new (the rest already existed)."""
+        if not rows:
+            return set()
+        columns = list(zip(*rows, strict=True))
+        inserted = await (await self.raw()).fetch(
+            """
+            WITH input AS (
+                SELECT * FROM unnest(
+                    $1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::uuid[], $6::text[],
+                    $7::uuid[], $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+                    $12::text[], $13::timestamptz[]
+                ) AS e(event_id, driver_id, device_id, seq, batch_id, type, shipment_id,
+                       content_hash, occurred_at, effective_at, body, anomalies, received_at)
+            ), inbox AS (
+                INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
+                                         shipment_id, content_hash, effective_at, received_at, body)
+                SELECT event_id, driver_id, device_id, seq, batch_id, type, shipment_id,
+                       content_hash, effective_at, received_at, body::jsonb
+                FROM input
+                ON CONFLICT (event_id) DO NOTHING
+                RETURNING event_id
+            ), logged AS (
+                INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id,
+                                             seq, occurred_at, effective_at, received_at, data,
+                                             anomalies)
+                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, i.device_id, i.seq,
+                       i.occurred_at, i.effective_at, i.received_at,
+                       COALESCE(i.body::jsonb -> 'data', '{}'::jsonb), i.anomalies::jsonb
+                FROM input i JOIN inbox USING (event_id)
+                WHERE i.shipment_id IS NOT NULL
+            )
+            SELECT event_id FROM inbox
+            """,
+            *columns,
+        )
+        return {row["event_id"] for row in inserted}
+
+    async def stored_hashes(self, event_ids: list[UUID]) -> dict[UUID, bytes]:
+        rows = await (await self.raw()).fetch(
+            "SELECT event_id, content_hash FROM sync_events WHERE event_id = ANY($1::uuid[])",
+            event_ids,
+        )
+        return {row["event_id"]: row["content_hash"] for row in rows}
+
+    async def quarantine(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(driver_id, device_id, batch_id, event_id, seq, reason, detail, raw json text)."""
+        if not rows:
+            return
+        await (await self.raw()).executemany(
+            """
+            INSERT INTO quarantined_events
+                (driver_id, device_id, batch_id, event_id, seq, reason, detail, raw)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+            """,
+            rows,
+        )
+
+    async def advance_ack(self, device_id: str, driver_id: UUID) -> int:
+        """Move the device's ack past every contiguous seq now stored; returns it."""
+        connection = await self.raw()
+        ack = await connection.fetchval(
+            """
+            INSERT INTO device_sync (device_id, driver_id) VALUES ($1, $2)
+            ON CONFLICT (device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
+            RETURNING ack_seq
+            """,
+            device_id,
+            driver_id,
+        )
+        seqs = await connection.fetch(
+            """
+            SELECT seq FROM sync_events WHERE device_id = $1 AND seq > $2
+            UNION SELECT seq FROM quarantined_events WHERE device_id = $1 AND seq > $2
+            ORDER BY seq
+            """,
+            device_id,
+            ack,
+        )
+        for row in seqs:
+            if row["seq"] != ack + 1:
+                break
+            ack += 1
+        await connection.execute(
+            "UPDATE device_sync SET ack_seq = $2, updated_at = now() WHERE device_id = $1",
+            device_id,
+            ack,
+        )
+        return ack
+
+    async def start_routes(self, route_ids: list[UUID], at: datetime) -> list[UUID]:
+        rows = await (await self.raw()).fetch(
+            "UPDATE routes SET status = 'in_progress', updated_at = $2"
+            " WHERE id = ANY($1::uuid[]) AND status = 'published' RETURNING id",
+            route_ids,
+            at,
+        )
+        return [row["id"] for row in rows]
