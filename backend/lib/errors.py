@@ -8,6 +8,7 @@ problems name the field in `errors: [{field, message}]`.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -111,6 +112,20 @@ def _field_name(item: dict[str, Any]) -> str:
     if not key and " - at `$." in message:
         key = message.rpartition(" - at `$.")[2].rstrip("`")
     return key.removeprefix("$.").removeprefix("$") or "body"
+
+
+def describe_validation(message: str) -> tuple[str, str]:
+    """(field, message) from msgspec's `Expected int - at `$.a.b`` style messages."""
+    text, found, path = message.rpartition(" - at `$")
+    if not found:
+        text, path = message, ""
+    field = path.rstrip("`").removeprefix(".")
+    if missing := _MISSING.match(text):
+        field = ".".join(part for part in (field, missing.group(1)) if part)
+    return field or "body", text
+
+
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")
 
 
 def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:

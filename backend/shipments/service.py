@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.schemas import Principal
 from backend.lib.clock import utcnow
-from backend.lib.errors import Conflict, Invalid, NotFound
+from backend.lib.errors import Conflict, Invalid, NotFound, describe_validation
 from backend.lib.geo import point_from_db, point_to_db
 from backend.lib.ids import secret_token, tracking_number, uuid7
 from backend.lib.pagination import Page, decode_cursor, page_of
@@ -202,6 +202,7 @@ class ShipmentService:
             await self.record(
                 [shipment_id], "updated", actor_id=actor_id, data={"changed": changed}
             )
+            await ManifestChangeLog(self.session).shipments_changed([shipment_id])
         return (await self.read_many([shipment_id]))[0]
 
     async def cancel(self, shipment_id: UUID, actor_id: UUID, reason: str | None) -> ShipmentRead:
@@ -380,10 +381,7 @@ def _error(index: int, status: int, detail: str, field: str) -> BulkError:
 
 
 def _validation_error(index: int, message: str) -> BulkError:
-    text, _, path = message.rpartition(" - at `$")
-    if not path:
-        return _error(index, 422, message, "body")
-    field = path.rstrip("`").removeprefix(".") or "body"
+    field, text = describe_validation(message)
     return _error(index, 422, f"{field}: {text}", field)
 
 

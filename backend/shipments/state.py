@@ -75,9 +75,12 @@ class FoldResult:
     anomalies: list[Anomaly] = field(default_factory=list)
 
 
-def fold_order(event: FoldEvent) -> tuple[datetime, int, str, int, str]:
-    """The total order every replica agrees on, whatever order events arrived in."""
+def fold_order(event: FoldEvent) -> tuple[bool, datetime, int, str, int, str]:
+    """The total order every replica agrees on, whatever order events arrived in:
+    (effective time, source rank, device, seq, event id), after the `created` genesis event,
+    which comes first even when a skewed device clock dates a scan before it."""
     return (
+        event.type != "created",
         event.effective_at,
         SOURCE_RANK.get(event.source, len(SOURCE_RANK)),
         event.device_id or "",

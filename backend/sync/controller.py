@@ -9,7 +9,7 @@ from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import DomainError, Forbidden, Invalid
+from backend.lib.errors import DomainError, Forbidden, Invalid, describe_validation
 from backend.sync.pull import PullService
 from backend.sync.push import PushService
 from backend.sync.schemas import PullResponse, PushRequest, PushResponse
@@ -74,8 +74,7 @@ def _decode(body: bytes) -> PushRequest:
     try:
         return msgspec.json.decode(body, type=PushRequest)
     except msgspec.ValidationError as exc:
-        text, _, path = str(exc).rpartition(" - at `$")
-        field = path.rstrip("`").removeprefix(".") or "body"
-        raise Invalid(f"{field}: {text or exc}", field=field) from None
+        field, text = describe_validation(str(exc))
+        raise Invalid(f"{field}: {text}", field=field) from None
     except msgspec.DecodeError:
         raise DomainError("The body is not valid JSON", code="malformed_json") from None

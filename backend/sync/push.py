@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.schemas import Principal
 from backend.incidents.service import IncidentService
 from backend.lib.clock import utcnow
-from backend.lib.errors import Forbidden, Invalid
+from backend.lib.errors import Forbidden, Invalid, describe_validation
 from backend.shipments.service import ShipmentService
 from backend.sync.changes import ManifestChangeLog
 from backend.sync.repository import SyncRepository
@@ -341,9 +341,8 @@ def _id_and_seq(raw: Any) -> tuple[UUID | None, int | None]:
 
 
 def _describe(exc: msgspec.ValidationError, *, prefix: str = "") -> str:
-    """`seq: Expected int >= 1` from msgspec's `Expected int >= 1 - at `$.seq``."""
-    text, _, path = str(exc).rpartition(" - at `$")
-    if not path:
-        return f"{prefix}: {exc}" if prefix else str(exc)
-    field_name = ".".join(part for part in (prefix, path.rstrip("`").removeprefix(".")) if part)
+    """`data.reason: Invalid enum value 'x'`: the field, then what is wrong with it."""
+    field_name, text = describe_validation(str(exc))
+    if prefix:
+        field_name = prefix if field_name == "body" else f"{prefix}.{field_name}"
     return f"{field_name}: {text}"

@@ -40,7 +40,8 @@ class SyncRepository:
 
     async def stored_batch(self, batch_id: UUID) -> asyncpg.Record | None:
         return await (await self.raw()).fetchrow(
-            "SELECT driver_id, request_hash, response FROM push_batches WHERE batch_id = $1",
+            "SELECT driver_id, request_hash, response::text AS response FROM push_batches"
+            " WHERE batch_id = $1",
             batch_id,
         )
 
@@ -77,7 +78,7 @@ class SyncRepository:
                    EXISTS (
                        SELECT 1 FROM shipment_events se
                        WHERE se.shipment_id = s.id AND se.type = 'assigned'
-                         AND se.data ->> 'driver_id' = $1::text
+                         AND se.data ->> 'driver_id' = $1
                    ) AS ever_mine
             FROM refs
             LEFT JOIN shipments s ON s.id = refs.target
@@ -88,7 +89,7 @@ class SyncRepository:
             ) holder ON true
             ORDER BY refs.i
             """,
-            driver_id,
+            str(driver_id),
             shipment_ids,
             barcodes,
             stop_ids,

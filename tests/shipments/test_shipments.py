@@ -90,6 +90,7 @@ async def test_bulk_stores_good_rows_and_reports_bad_ones(api: Api, db) -> None:
     assert errors[1]["status"] == 422 and errors[1]["errors"][0]["field"] == "location"
     assert errors[3]["status"] == 409 and errors[3]["errors"][0]["field"] == "parcels[0].barcode"
     assert errors[4]["status"] == 422
+    assert errors[4]["errors"][0]["field"] == "recipient"
     assert await db.fetchval("SELECT count(*) FROM shipments") == 3
     assert await db.fetchval("SELECT count(*) FROM shipment_events WHERE type = 'created'") == 3
 

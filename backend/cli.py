@@ -1,0 +1,268 @@
+"""The `lastmile` command: serve, worker, migrate, seed-demo, create-admin.
+
+Settings come only from `LASTMILE_*` environment variables (docs/configuration.md) and are
+checked before anything runs: a bad value prints which variable is wrong and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import msgspec
+
+from backend.config import Settings, SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXIT_USAGE = 2
+
+log = logging.getLogger("lastmile.cli")
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, exit status 1, no traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    overrides = {
+        name: value
+        for name in ("host", "port", "workers")
+        if (value := getattr(args, name, None)) is not None
+    }
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"lastmile: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    try:
+        args.run(settings, args)
+    except CommandError as exc:
+        print(f"lastmile {args.command}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lastmile",
+        description="Lastmile backend. Settings come from LASTMILE_* environment variables.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable[..., None], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command("serve", _serve, "serve the API (with the outbox worker inside by default)")
+    serve.add_argument("--host", help="address to bind (default: LASTMILE_HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (default: LASTMILE_PORT)")
+    serve.add_argument("--workers", type=int, help="API processes (default: LASTMILE_WORKERS)")
+    command("worker", _worker, "run the outbox worker alone (any number may run)")
+    command("migrate", _migrate, "bring the database schema up to date (alembic upgrade head)")
+    command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
+    admin = command("create-admin", _create_admin, "create an admin account")
+    admin.add_argument("--email", help="the admin's email (asked for when left out)")
+    admin.add_argument("--password", help="at least 8 characters (asked for when left out)")
+    return parser
+
+
+# serve -------------------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": _log_config(settings.log_level),  # JSON lines, in every process
+        "access_log": False,  # the app writes its own access line, with the request id
+    }
+    if settings.workers > 1:
+        # Each process builds its own app from the environment; they share the socket.
+        uvicorn.run("backend.app:create_app", factory=True, workers=settings.workers, **options)
+    else:
+        from backend.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+
+
+def _log_config(level: str) -> dict[str, object]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "backend.lib.logs.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+    }
+
+
+# worker ------------------------------------------------------------------------------------------
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.lib.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    asyncio.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
+    from backend.db.session import make_engine, make_sessionmaker
+    from backend.outbox.handlers import HANDLERS
+    from backend.outbox.worker import OutboxWorker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    engine = make_engine(settings)
+    worker = OutboxWorker(
+        make_sessionmaker(engine), HANDLERS, poll_seconds=settings.worker_poll_seconds
+    )
+    log.info("outbox worker started", extra={"fields": {"topics": sorted(HANDLERS)}})
+    try:
+        await worker.run_forever(stop)
+    finally:
+        await engine.dispose()
+    log.info("outbox worker stopped")
+
+
+# migrate -----------------------------------------------------------------------------------------
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.INFO)
+    ini = PROJECT_ROOT / "alembic.ini"
+    if not ini.is_file():
+        raise CommandError(f"{ini} not found: run from a checkout of the project")
+    config = Config(str(ini))
+    config.attributes["database_url"] = settings.async_database_url
+    try:
+        command.upgrade(config, "head")
+    except Exception as exc:
+        raise CommandError(_explain_db_error(exc, settings)) from exc
+    print("database is up to date", file=sys.stderr)
+
+
+def _explain_db_error(exc: BaseException, settings: Settings) -> str:
+    """One clear line for the failures people meet; anything else keeps its own message."""
+    where = _redacted(settings.plain_database_url)
+    text = str(getattr(exc, "orig", None) or exc)
+    if "postgis" in text.lower() and ("not available" in text or "could not open" in text):
+        return (
+            f"PostGIS is not installed on the server of {where}: install it there "
+            "(Debian: apt-get install postgresql-NN-postgis-3, NN being the server's version) "
+            f"and run again. ({text.strip()})"
+        )
+    if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
+        return f"cannot reach the database at {where}: {text.strip()}"
+    if "does not exist" in text and "database" in text:
+        return f"{text.strip()}: create it first (scripts/serve does) — {where}"
+    if "password authentication failed" in text or "no pg_hba.conf entry" in text:
+        return f"the server refused the sign-in for {where}: {text.strip()}"
+    return f"{type(exc).__name__}: {text.strip()}"
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        credentials = credentials.split(":", 1)[0] + ":***"
+    return f"{scheme}{sep}{credentials}{at}{host}"
+
+
+# seed-demo ---------------------------------------------------------------------------------------
+
+
+def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.demo import DemoError, seed_demo
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        result = asyncio.run(seed_demo(settings))
+    except DemoError as exc:
+        raise CommandError(f"{exc} (drop the database to start afresh)") from None
+    except Exception as exc:
+        if "does not exist" in str(exc) and "relation" in str(exc):
+            raise CommandError("the database has no tables yet: run `lastmile migrate`") from exc
+        if isinstance(exc, OSError):
+            raise CommandError(_explain_db_error(exc, settings)) from exc
+        raise
+    print(result.describe())
+
+
+# create-admin ------------------------------------------------------------------------------------
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.auth.schemas import UserCreate
+
+    email = args.email or _ask("email: ")
+    password = args.password or _ask_password()
+    try:
+        data = msgspec.convert({"email": email, "password": password, "role": "admin"}, UserCreate)
+    except msgspec.ValidationError as exc:
+        text, _, path = str(exc).rpartition(" - at `$.")
+        raise CommandError(f"--{path.rstrip('`')}: {text}" if path else str(exc)) from None
+    asyncio.run(_insert_admin(settings, data.email, data.password))
+    print(f"created admin {data.email.lower()}")
+
+
+async def _insert_admin(settings: Settings, email: str, password: str) -> None:
+    from backend.auth.users import UserService
+    from backend.db.session import make_engine, make_sessionmaker, unit_of_work
+    from backend.lib.errors import DomainError
+
+    engine = make_engine(settings)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            await UserService(session).create(email, password, "admin")
+    except DomainError as exc:
+        raise CommandError(exc.detail) from None
+    except OSError as exc:
+        raise CommandError(_explain_db_error(exc, settings)) from exc
+    finally:
+        await engine.dispose()
+
+
+def _ask(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        raise CommandError(f"missing --{prompt.rstrip(': ')} (no terminal to ask on)")
+    with contextlib.suppress(EOFError):
+        return input(prompt).strip()
+    raise CommandError("no answer")
+
+
+def _ask_password() -> str:
+    if not sys.stdin.isatty():
+        raise CommandError("missing --password (no terminal to ask on)")
+    first = getpass.getpass("password (8 characters or more): ")
+    if getpass.getpass("again: ") != first:
+        raise CommandError("the two passwords differ")
+    return first
+
+
+if __name__ == "__main__":
+    main()
