@@ -1,0 +1,102 @@
+"""`python -m backend.bench sync`: measure the sync path (scripts/bench). It measures, it does not
+gate: the exit status is 0 whatever the figures, non-zero only when the bench could not run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+from backend.bench.server import with_database
+from backend.bench.sync import SyncBench, run_sync
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sync = commands.add_parser(
+        "sync",
+        help="push throughput and pull latency, end to end and raw",
+        description="Creates (drops first) the bench database, starts the API itself with 1 "
+        "and then 2 workers, seeds a fleet and measures. See docs/benchmarks.md.",
+    )
+    d = SyncBench(database_url="")
+    add = sync.add_argument
+    add(
+        "--database-url",
+        default=None,
+        help="the bench database, dropped and re-created; its name must contain 'bench' "
+        "(default: lastmile_bench on the server of $LASTMILE_DATABASE_URL, else local)",
+    )
+    add("--drivers", type=int, default=d.drivers, help="devices pushing at once")
+    add("--stops", type=int, default=d.stops, help="stops per driver's route")
+    add("--events", type=int, default=d.events, help="events pushed per configuration")
+    add("--batch", type=int, default=d.batch, help="events per push")
+    add(
+        "--workers",
+        default=",".join(map(str, d.workers)),
+        help="server worker counts to measure, comma separated",
+    )
+    add("--client-procs", type=int, default=d.client_procs, help="client processes for pushes")
+    add("--pool-size", type=int, default=d.pool_size, help="LASTMILE_DB_POOL_SIZE of the server")
+    add("--raw-pool", type=int, default=d.raw_pool, help="connections for the raw insert")
+    add("--pull-requests", type=int, default=d.pull_requests)
+    add("--pull-clients", type=int, default=d.pull_clients)
+    add(
+        "--no-analyze",
+        action="store_true",
+        help="do not ANALYZE after seeding (leave statistics to autovacuum)",
+    )
+    add("--output", help="also write the table to this file")
+    return parser.parse_args(argv)
+
+
+def database_url(args: argparse.Namespace) -> str:
+    if args.database_url:
+        return args.database_url
+    server = os.environ.get("LASTMILE_DATABASE_URL") or DEFAULT_SERVER
+    return with_database(server.replace("postgresql+asyncpg://", "postgresql://"), "lastmile_bench")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = SyncBench(
+        database_url=database_url(args),
+        drivers=args.drivers,
+        stops=args.stops,
+        events=args.events,
+        batch=args.batch,
+        workers=tuple(int(w) for w in args.workers.split(",") if w),
+        client_procs=args.client_procs,
+        pool_size=args.pool_size,
+        raw_pool=args.raw_pool,
+        pull_requests=args.pull_requests,
+        pull_clients=args.pull_clients,
+        analyze=not args.no_analyze,
+    )
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds through the finally blocks that stop the server
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        table = asyncio.run(run_sync(bench, say))
+    except KeyboardInterrupt:
+        say("interrupted; the server was stopped")
+        return 130
+    print(table)
+    if args.output:
+        with open(args.output, "w") as out:
+            out.write(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
