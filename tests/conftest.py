@@ -11,13 +11,19 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
+from backend.auth import passwords
 from backend.config import Settings
 from backend.db.migrations import upgrade
 from tests.factories import Api
+
+# Production-strength argon2 costs ~0.2 s of CPU per hash; the suite signs in hundreds of users.
+# Hashes keep their own parameters, so verification works across both.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 TEST_URL = os.environ.get(
     "LASTMILE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/lastmile_test"
