@@ -40,6 +40,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str = "redis://127.0.0.1:6379/0"
     embedded_worker: bool = True
     worker_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
+    tracking_max_pings: Annotated[int, Meta(ge=1, le=10_000)] = 1_000
+    tracking_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 30
+    tracking_stale_seconds: Annotated[int, Meta(ge=30, le=86_400)] = 300
+    tracking_jobs_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    eta_speed_kmh: Annotated[float, Meta(gt=0, le=200)] = 25.0
+    eta_detour_factor: Annotated[float, Meta(ge=1, le=5)] = 1.3
+    eta_service_seconds: Annotated[int, Meta(ge=0, le=7200)] = 180
+    eta_change_threshold_seconds: Annotated[int, Meta(ge=0, le=86_400)] = 600
+    track_position_within_stops: Annotated[int, Meta(ge=0, le=100)] = 3
+    instruction_lock_stops: Annotated[int, Meta(ge=0, le=100)] = 3
+    pickup_point_max_m: Annotated[float, Meta(gt=0, le=100_000)] = 3_000.0
+    reschedule_max_days: Annotated[int, Meta(ge=1, le=90)] = 14
 
     @property
     def async_database_url(self) -> str:

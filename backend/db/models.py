@@ -16,6 +16,7 @@ from backend.sync.models import (
     QuarantinedEvent,
     SyncEvent,
 )
+from backend.tracking.models import LatestPosition, Position
 
 __all__ = [
     "Base",
@@ -25,10 +26,12 @@ __all__ = [
     "DriverSync",
     "Hub",
     "Incident",
+    "LatestPosition",
     "ManifestChange",
     "OutboxMessage",
     "Parcel",
     "PickupPoint",
+    "Position",
     "PushBatch",
     "QuarantinedEvent",
     "Route",

@@ -54,3 +54,8 @@ class Stop(UUIDPrimaryKey, Base):
     shipment_id: Mapped[UUID] = mapped_column(ForeignKey("shipments.id"))
     sequence: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # Estimated arrival, kept fresh by backend/tracking/eta.py; `announced_eta` is the value
+    # last announced as `shipment.eta_changed`, the base for the change threshold.
+    eta: Mapped[datetime | None]
+    announced_eta: Mapped[datetime | None]
+    eta_computed_at: Mapped[datetime | None]
