@@ -28,6 +28,8 @@ from backend.outbox.worker import OutboxWorker
 from backend.shipments.controller import ShipmentController
 from backend.sync.controller import SyncController
 from backend.system.controller import HealthController
+from backend.tracking.controller import DriverTrackController, TrackingController
+from backend.tracking.jobs import TrackingJobs
 
 log = logging.getLogger("lastmile")
 
@@ -40,6 +42,8 @@ CONTROLLERS = [
     ShipmentController,
     RouteController,
     SyncController,
+    TrackingController,
+    DriverTrackController,
 ]
 
 
@@ -52,16 +56,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await _bootstrap_admin(app)
         stop = asyncio.Event()
-        worker_task = None
+        worker_task = jobs_task = None
         if settings.embedded_worker:
             worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
             worker_task = asyncio.create_task(worker.run_forever(stop))
+            jobs = TrackingJobs(sessionmaker, settings)
+            jobs_task = asyncio.create_task(jobs.run_forever(stop))
         try:
             yield
         finally:
             stop.set()
             if worker_task:
                 await worker_task
+            if jobs_task:
+                await jobs_task
             await engine.dispose()
 
     return Litestar(

@@ -35,6 +35,7 @@ from backend.sync.schemas import (
     PushResponse,
     ShipmentStatus,
 )
+from backend.tracking.service import Fix, TrackingService
 
 Reject = Callable[..., None]
 # A device clock may run this far ahead of ours before its times are treated as suspect.
@@ -134,6 +135,9 @@ class PushService:
         )
         fresh = [p for p in accepted if p.event.event_id in new_ids]
         statuses = await self._apply(driver_id, fresh, now)
+        await TrackingService(self.session).record_fixes(
+            driver_id, request.device_id, _fixes(fresh)
+        )
         statuses |= await ShipmentService(self.session).statuses(
             {p.shipment_id for p in accepted if p.shipment_id and p.shipment_id not in statuses}
         )
@@ -273,6 +277,23 @@ class PushService:
                 ]
             )
         return {sid: after for sid, (_, after) in folds.items()}
+
+
+def _fixes(fresh: list[Pending]) -> list[Fix]:
+    """Accepted `location` events as position fixes, at their effective time."""
+    fixes: list[Fix] = []
+    for item in fresh:
+        where, data = item.event.location, item.event.data
+        if item.event.type == "location" and where and item.effective_at:
+            speed, heading = _number(data.get("speed_mps")), _number(data.get("heading"))
+            fixes.append(
+                (item.effective_at, where.lon, where.lat, where.accuracy_m, speed, heading)
+            )
+    return fixes
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _names_shipment(event: DeviceEvent) -> bool:

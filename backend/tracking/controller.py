@@ -1,0 +1,81 @@
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from backend.auth.guards import requires, staff_only
+from backend.auth.schemas import Principal
+from backend.config import Settings
+from backend.db.session import DbSession
+from backend.lib.errors import DomainError, Invalid, describe_validation
+from backend.tracking.schemas import PingBatch, PingResult, PositionCollection, TrackFeature
+from backend.tracking.service import TrackingService
+
+
+class TooManyPings(DomainError):
+    status = 413
+    code = "too_many_pings"
+
+
+class TrackingController(Controller):
+    path = "/v1/tracking"
+    tags = ["tracking"]
+
+    @post("/pings", guards=[requires("driver")], status_code=200)
+    async def pings(
+        self,
+        request: Request[Principal, Any, Any],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> PingResult:
+        """Store location pings: `{device_id, pings: [{at, lon, lat, accuracy_m?, speed_mps?,
+        heading?}]}`, at most `LASTMILE_TRACKING_MAX_PINGS` per call. Replays are harmless;
+        a late ping never moves the latest position backwards."""
+        batch = _decode(await request.body())
+        if len(batch.pings) > settings.tracking_max_pings:
+            raise TooManyPings(f"At most {settings.tracking_max_pings} pings per call")
+        service = TrackingService(db_session, retention_days=settings.tracking_retention_days)
+        return await service.ingest_pings(request.user, batch)
+
+    @get("/positions", guards=[staff_only])
+    async def positions(
+        self,
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+        hub_id: FromQuery[UUID | None] = None,
+    ) -> PositionCollection:
+        """Latest position of each active driver seen in the last 24 h, as GeoJSON, with
+        `age_seconds` and `stale` (older than `LASTMILE_TRACKING_STALE_SECONDS`)."""
+        return await TrackingService(db_session).positions(hub_id, settings.tracking_stale_seconds)
+
+
+class DriverTrackController(Controller):
+    path = "/v1/drivers"
+    tags = ["tracking"]
+
+    @get("/{driver_id:uuid}/track", guards=[requires("admin", "dispatcher", "driver")])
+    async def track(
+        self,
+        driver_id: FromPath[UUID],
+        db_session: DbSession,
+        request: Request[Principal, Any, Any],
+        start: Annotated[datetime | None, QueryParameter(name="from")] = None,
+        end: Annotated[datetime | None, QueryParameter(name="to")] = None,
+    ) -> TrackFeature:
+        """The driver's fixes between `from` and `to` (default: the last 12 hours, at most
+        7 days) as a GeoJSON LineString Feature; drivers may read only their own."""
+        return await TrackingService(db_session).track(driver_id, request.user, start, end)
+
+
+def _decode(body: bytes) -> PingBatch:
+    try:
+        return msgspec.json.decode(body, type=PingBatch)
+    except msgspec.ValidationError as exc:
+        field, text = describe_validation(str(exc))
+        raise Invalid(f"{field}: {text}", field=field) from None
+    except msgspec.DecodeError:
+        raise DomainError("The body is not valid JSON", code="malformed_json") from None
