@@ -96,9 +96,9 @@ class ManifestRepository:
     # stops -----------------------------------------------------------------------------------
 
     async def active_stops(self, route_ids: Sequence[UUID]) -> Sequence[Row]:
-        """`(id, route_id, shipment_id, sequence)` of the routes' active stops, in order."""
+        """`(id, route_id, shipment_id, sequence, eta)` of the routes' active stops, in order."""
         query = (
-            select(Stop.id, Stop.route_id, Stop.shipment_id, Stop.sequence)
+            select(Stop.id, Stop.route_id, Stop.shipment_id, Stop.sequence, Stop.eta)
             .where(Stop.route_id.in_(route_ids), Stop.active)
             .order_by(Stop.route_id, Stop.sequence)
         )

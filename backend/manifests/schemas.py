@@ -37,6 +37,7 @@ class StopRead(msgspec.Struct):
     id: UUID
     shipment_id: UUID
     sequence: int
+    eta: dt.datetime | None = None  # estimated arrival, while the route is on the road
 
 
 class RouteRead(msgspec.Struct):

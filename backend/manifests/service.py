@@ -180,6 +180,21 @@ class RouteService:
             await self._changed(route, {route.driver_id: _route_changes(route, stops, "upsert")})
         return (await self._read([route]))[0]
 
+    async def withdraw(self, shipment_id: UUID) -> UUID | None:
+        """Take a shipment off its active route (its recipient rescheduled it or sent it to a
+        pickup point): its stop goes, the others close up, and the driver's next pull removes
+        it. Returns the route it left, or None when it was on none."""
+        route_id = (await self.repo.stops_elsewhere([shipment_id], None)).get(shipment_id)
+        if route_id is None:
+            return None
+        staying = [
+            StopIn(shipment_id=row.shipment_id)
+            for row in await self.repo.active_stops([route_id])
+            if row.shipment_id != shipment_id
+        ]
+        await self.replace_stops(route_id, staying, actor_id=None)
+        return route_id
+
     # internals -------------------------------------------------------------------------------
 
     async def _changed(self, route: Route, changes: Mapping[UUID, list[ChangeSpec]]) -> None:
@@ -308,7 +323,10 @@ def route_read(route: Route, stops: Sequence[Row]) -> RouteRead:
         date=route.date,
         status=route.status,
         published_at=route.published_at,
-        stops=[StopRead(id=s.id, shipment_id=s.shipment_id, sequence=s.sequence) for s in stops],
+        stops=[
+            StopRead(id=s.id, shipment_id=s.shipment_id, sequence=s.sequence, eta=s.eta)
+            for s in stops
+        ],
         created_at=route.created_at,
         updated_at=route.updated_at,
     )
