@@ -21,8 +21,12 @@ from backend.db.session import make_engine, make_sessionmaker, provide_db_sessio
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
 from backend.lib.logs import RequestIdMiddleware, configure_logging
+from backend.live.controller import LiveController
+from backend.live.hub import LiveRuntime
 from backend.manifests.controller import RouteController
 from backend.network.controller import NetworkController
+from backend.notifications.controller import NotificationController
+from backend.notifications.providers import NOTIFIER_KEY, Notifier, load_provider
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
 from backend.shipments.controller import ShipmentController
@@ -44,17 +48,26 @@ CONTROLLERS = [
     SyncController,
     TrackingController,
     DriverTrackController,
+    LiveController,
+    NotificationController,
 ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings)
-    sessionmaker = make_sessionmaker(engine)
+    live = LiveRuntime(settings)
+    notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
+    sessionmaker = make_sessionmaker(engine, info=live.session_info | {NOTIFIER_KEY: notifier})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await _bootstrap_admin(app)
+        async with live.running():
+            yield
+
+    @contextlib.asynccontextmanager
+    async def background(app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
         worker_task = jobs_task = None
         if settings.embedded_worker:
@@ -78,11 +91,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "db_session": Provide(provide_db_session),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
+            "live_runtime": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },
-        state=State({"settings": settings, "engine": engine, "sessionmaker": sessionmaker}),
+        state=State(
+            {"settings": settings, "engine": engine, "sessionmaker": sessionmaker, "live": live}
+        ),
         middleware=[RequestIdMiddleware, bearer_auth()],
         exception_handlers=exception_handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, background],
         on_startup=[lambda: configure_logging(settings.log_level)],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=["*"]),

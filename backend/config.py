@@ -38,6 +38,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     blob_dir: str = "var/blobs"
     channels_backend: Literal["postgres", "redis", "memory"] = "postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    live_position_interval_seconds: Annotated[float, Meta(ge=0, le=3600)] = 5.0
+    notifications_provider: str = "record"
+    public_url: str = "http://127.0.0.1:8000"
     embedded_worker: bool = True
     worker_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
     tracking_max_pings: Annotated[int, Meta(ge=1, le=10_000)] = 1_000

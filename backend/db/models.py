@@ -4,8 +4,10 @@ from backend.auth.models import User
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.incidents.models import Incident
+from backend.live.models import ShipmentFeedEntry
 from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
+from backend.notifications.models import Notification
 from backend.outbox.models import OutboxMessage
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.sync.models import (
@@ -28,6 +30,7 @@ __all__ = [
     "Incident",
     "LatestPosition",
     "ManifestChange",
+    "Notification",
     "OutboxMessage",
     "Parcel",
     "PickupPoint",
@@ -37,6 +40,7 @@ __all__ = [
     "Route",
     "Shipment",
     "ShipmentEvent",
+    "ShipmentFeedEntry",
     "Stop",
     "SyncEvent",
     "User",

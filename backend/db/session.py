@@ -3,9 +3,13 @@
 One request, one transaction: `provide_db_session` is a yield dependency, so Litestar runs its
 cleanup after the handler has built the response and before a byte is sent. A failed commit
 therefore becomes an error response, never a silent 2xx. Workers and scripts use `unit_of_work`.
+
+Work that must only follow a successful commit (publishing to the live feeds) is registered with
+`after_commit`; the unit of work runs it once the commit returned and drops it on a rollback.
 """
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from litestar.datastructures import State
@@ -30,8 +34,30 @@ def make_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+log = logging.getLogger("lastmile.db")
+AFTER_COMMIT = "after_commit"
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, info: dict[str, object] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into every session's `Session.info` (process-wide services, e.g. the
+    live-feed publisher)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info or {})
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` (quick, non-blocking) after this session's unit of work commits."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop(AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:
+            # The change is committed: a failed announcement must not turn it into an error.
+            log.exception("after-commit callback failed")
 
 
 @asynccontextmanager
@@ -43,9 +69,15 @@ async def unit_of_work(
         try:
             yield session
         except BaseException:
+            session.info.pop(AFTER_COMMIT, None)
             await session.rollback()
             raise
-        await session.commit()
+        try:
+            await session.commit()
+        except BaseException:
+            session.info.pop(AFTER_COMMIT, None)
+            raise
+        _run_after_commit(session)
 
 
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:

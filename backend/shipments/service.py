@@ -13,7 +13,9 @@ from backend.lib.errors import Conflict, Invalid, NotFound, describe_validation
 from backend.lib.geo import point_from_db, point_to_db
 from backend.lib.ids import secret_token, tracking_number, uuid7
 from backend.lib.pagination import Page, decode_cursor, page_of
+from backend.live.service import LiveService
 from backend.manifests.repository import ManifestRepository
+from backend.notifications.service import NotificationService
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.shipments.repository import ShipmentRepository
 from backend.shipments.schemas import (
@@ -270,6 +272,10 @@ class ShipmentService:
             states.append((sid, status, state.attempts, state.delivered_at, len(events)))
             changes[sid] = (before[sid], status)
         await self.repo.save_states(states)
+        # Every status change passes here: keep it for the live feeds (published after commit)
+        # and ask for the recipient's notification, both in this transaction.
+        await LiveService(self.session).status_changed(changes)
+        await NotificationService(self.session).status_changed(changes)
         return changes
 
 

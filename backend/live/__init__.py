@@ -1,0 +1,1 @@
+"""Live feeds: committed changes fanned out to dispatch (WebSocket) and recipients (SSE)."""

@@ -1,0 +1,159 @@
+"""Channels backends for the live feeds, chosen by `LASTMILE_CHANNELS_BACKEND`.
+
+Litestar's own asyncpg backend opens a connection for every publish (~5 ms each), which caps a
+process at about 190 publishes a second. This one keeps two long-lived connections: one LISTENs,
+one NOTIFYs. Publishing only queues; a flusher sends everything queued since its last round trip
+in one statement (`pg_notify` over `unnest`), in its own tiny transaction, never inside a write
+transaction. If the listening connection drops, it reconnects and emits RESET on every channel
+so subscribers know they may have missed messages (SSE clients then resume from the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Iterable
+from urllib.parse import urlsplit
+
+import asyncpg
+from litestar.channels import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+
+from backend.config import Settings
+
+log = logging.getLogger("lastmile.live")
+RESET = b"reset"
+RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+class PostgresChannelsBackend(ChannelsBackend):
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._channels: set[str] = set()
+        self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._pending: list[tuple[str, str]] = []
+        self._wakeup = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._publisher: asyncpg.Connection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    async def on_startup(self) -> None:
+        self._queue = asyncio.Queue()
+        self._wakeup = asyncio.Event()
+        self._listener = await self._listen()
+        self._publisher = await asyncpg.connect(self._dsn)
+        self._tasks = [asyncio.create_task(self._flush_forever())]
+
+    async def on_shutdown(self) -> None:
+        self._closing = True
+        if self._pending:
+            await self._flush()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for connection in (self._listener, self._publisher):
+            if connection is not None and not connection.is_closed():
+                await connection.close()
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        text = data.decode()
+        self._pending.extend((channel, text) for channel in channels)
+        self._wakeup.set()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        for channel in set(channels) - self._channels:
+            self._channels.add(channel)
+            if self._listener is not None:
+                await self._listener.add_listener(channel, self._on_notify)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        for channel in set(channels) & self._channels:
+            self._channels.discard(channel)
+            if self._listener is not None and not self._listener.is_closed():
+                await self._listener.remove_listener(channel, self._on_notify)
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, bytes], None]:
+        while True:
+            channel, payload = await self._queue.get()
+            if channel in self._channels:
+                yield channel, payload
+
+    async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        raise NotImplementedError("the live feeds replay from the database, not the channel")
+
+    # internals -------------------------------------------------------------------------------
+
+    async def _listen(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(self._dsn)
+        for channel in self._channels:
+            await connection.add_listener(channel, self._on_notify)
+        connection.add_termination_listener(self._on_listener_lost)
+        return connection
+
+    def _on_notify(self, _: object, __: int, channel: str, payload: object) -> None:
+        self._queue.put_nowait((channel, str(payload).encode()))
+
+    def _on_listener_lost(self, _: object) -> None:
+        if not self._closing:
+            self._tasks.append(asyncio.create_task(self._relisten()))
+
+    async def _relisten(self) -> None:
+        for attempt in range(10_000):
+            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            await asyncio.sleep(delay)
+            try:
+                self._listener = await self._listen()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("live feed listener reconnect failed: %s", exc)
+                continue
+            log.warning("live feed listener reconnected; subscribers told to resume")
+            for channel in self._channels:
+                self._queue.put_nowait((channel, RESET))
+            return
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        channels, payloads = [c for c, _ in batch], [p for _, p in batch]
+        for attempt in range(2):
+            try:
+                await self._ensure_publisher()
+                await self._publisher.execute(  # type: ignore[union-attr]
+                    "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS m(c, p)",
+                    channels,
+                    payloads,
+                )
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("live feed publish failed (try %d): %s", attempt + 1, exc)
+                self._publisher = None
+        log.error("live feed: %d messages could not be published", len(batch))
+
+    async def _ensure_publisher(self) -> None:
+        if self._publisher is None or self._publisher.is_closed():
+            self._publisher = await asyncpg.connect(self._dsn)
+
+
+def make_backend(settings: Settings) -> ChannelsBackend:
+    if settings.channels_backend == "memory":
+        return MemoryChannelsBackend()
+    if settings.channels_backend == "redis":
+        from redis.asyncio import Redis
+
+        # One prefix per database, so the demo, tests and benches sharing a Redis never mix.
+        database = urlsplit(settings.plain_database_url).path.lstrip("/")
+        return RedisChannelsPubSubBackend(
+            redis=Redis.from_url(settings.redis_url), key_prefix=f"lastmile:{database}"
+        )
+    return PostgresChannelsBackend(settings.plain_database_url)

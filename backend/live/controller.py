@@ -1,0 +1,128 @@
+"""`WS /v1/live` for dispatch and partners; `GET /v1/track/{token}/stream` for recipients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from litestar import Controller, Request, WebSocket, get, websocket
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath, HeaderParameter, Parameter
+from litestar.response import ServerSentEvent
+
+from backend.auth.guards import requires
+from backend.auth.schemas import Principal
+from backend.db.session import DbSession
+from backend.lib.errors import Invalid
+from backend.live.hub import LiveRuntime, Subscription
+from backend.live.messages import LiveMessage
+from backend.live.service import LiveService
+from backend.live.stream import ShipmentStream
+
+# Close code telling a WebSocket client to reconnect (it fell behind or the listener was lost).
+RECONNECT = 1012
+LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "incident")
+
+
+def visible_to(principal: Principal, types: frozenset[str] | None):
+    """Staff see everything; a partner only messages about its own shipments."""
+
+    def accepts(message: LiveMessage) -> bool:
+        if types is not None and message.type not in types:
+            return False
+        return principal.is_staff or (
+            message.partner_id is not None and message.partner_id == principal.user_id
+        )
+
+    return accepts
+
+
+def parse_types(raw: str | None) -> frozenset[str] | None:
+    if not raw:
+        return None
+    types = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    unknown = sorted(types - set(LIVE_TYPES))
+    if unknown:
+        raise Invalid(f"Unknown message types: {', '.join(unknown)}", field="types")
+    return types
+
+
+def parse_last_event_id(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid("Last-Event-ID must be an event id this stream sent", field="Last-Event-ID")
+    return int(raw)
+
+
+class LiveController(Controller):
+    tags = ["live"]
+
+    @websocket("/v1/live", guards=[requires("admin", "dispatcher", "partner")])
+    async def live_feed(
+        self,
+        socket: WebSocket[Principal, Any, Any],
+        live_runtime: NamedDependency[LiveRuntime],
+        types: Annotated[
+            str | None, Parameter(description=f"comma separated: {LIVE_TYPES}")
+        ] = None,
+    ) -> None:
+        """JSON text frames, one message each: status changes, ETA changes, positions (staff),
+        after commit. Partners receive only their own shipments' messages."""
+        accepts = visible_to(socket.user, parse_types(types))
+        await socket.accept()
+        with live_runtime.hub.feed(accepts) as subscription:
+            pump = asyncio.create_task(_pump(socket, subscription))
+            drain = asyncio.create_task(_until_disconnect(socket))
+            done, pending = await asyncio.wait({pump, drain}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            for task in (*done, *pending):
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    await task
+
+    @get("/v1/track/{token:str}/stream", exclude_from_auth=True)
+    async def shipment_stream(
+        self,
+        token: FromPath[str],
+        db_session: DbSession,
+        request: Request[Any, Any, Any],
+        live_runtime: NamedDependency[LiveRuntime],
+        last_event_id: Annotated[
+            str | None, HeaderParameter(name="Last-Event-ID", required=False)
+        ] = None,
+    ) -> ServerSentEvent:
+        """Server-Sent Events for one shipment (no login: the tracking token is the key). Each
+        event's id is its place in the shipment's stream; reconnecting with `Last-Event-ID`
+        replays what was missed from the database, then continues live."""
+        after = parse_last_event_id(last_event_id)
+        service = LiveService(db_session)
+        shipment_id = await service.shipment_for_token(token)
+        stream = ShipmentStream(
+            live_runtime.hub, request.app.state.sessionmaker, shipment_id, after
+        )
+        try:
+            replay = await service.replay(shipment_id, after)
+        except BaseException:
+            stream.close()
+            raise
+        return ServerSentEvent(
+            stream.events(replay), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
+
+
+async def _pump(socket: WebSocket, subscription: Subscription) -> None:
+    while True:
+        delivery = await subscription.next()
+        if delivery is None:
+            await socket.close(code=RECONNECT, reason="resubscribe")
+            return
+        await socket.send_text(delivery[1].decode())
+
+
+async def _until_disconnect(socket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data("text")

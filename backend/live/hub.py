@@ -1,0 +1,184 @@
+"""The process's end of the live feeds: one channels subscription, routed in memory.
+
+Every API process subscribes once to the `live` channel. The hub hands each message to the
+WebSocket feeds that may see it and to the SSE streams of its shipment (a dict lookup, not a scan
+of every subscriber). Each subscriber has a bounded queue; one that falls too far behind is cut
+off (an SSE client resumes from the database with Last-Event-ID, a WebSocket client reconnects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from litestar.channels import ChannelsPlugin
+
+from backend.config import Settings
+from backend.lib.clock import utcnow
+from backend.live.backends import RESET, make_backend
+from backend.live.messages import (
+    CHANNEL,
+    PUBLISHER_KEY,
+    THROTTLE_KEY,
+    LiveMessage,
+    PositionThrottle,
+    decode_batch,
+    encode_batches,
+)
+
+log = logging.getLogger("lastmile.live")
+QUEUE_SIZE = 1_000
+
+Delivery = tuple[LiveMessage, bytes]
+Accepts = Callable[[LiveMessage], bool]
+
+
+@dataclass(eq=False)
+class Subscription:
+    accepts: Accepts
+    queue: asyncio.Queue[Delivery | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    cut_off: bool = False
+
+    def offer(self, delivery: Delivery | None) -> None:
+        if self.cut_off:
+            return
+        try:
+            self.queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            self.cut_off = True
+            self.queue.get_nowait()  # make room for the end marker
+            self.queue.put_nowait(None)
+
+    async def next(self) -> Delivery | None:
+        """The next delivery, or None once this subscription has ended."""
+        item = await self.queue.get()
+        if item is None:
+            self.cut_off = True
+        return item
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self.feeds: set[Subscription] = set()
+        self.shipments: dict[UUID, set[Subscription]] = {}
+
+    @contextlib.contextmanager
+    def feed(self, accepts: Accepts):
+        subscription = Subscription(accepts)
+        self.feeds.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self.feeds.discard(subscription)
+
+    @contextlib.contextmanager
+    def shipment(self, shipment_id: UUID):
+        subscription = Subscription(lambda _: True)
+        self.shipments.setdefault(shipment_id, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            watchers = self.shipments.get(shipment_id)
+            if watchers is not None:
+                watchers.discard(subscription)
+                if not watchers:
+                    del self.shipments[shipment_id]
+
+    def dispatch(self, payload: bytes) -> None:
+        if payload == RESET:
+            self.end_all()
+            return
+        try:
+            messages = decode_batch(payload)
+        except ValueError:
+            log.warning("dropped an undecodable live payload of %d bytes", len(payload))
+            return
+        for message in messages:
+            delivery = (message, encode_one(message))
+            for subscription in list(self.feeds):
+                if subscription.accepts(message):
+                    subscription.offer(delivery)
+            if message.shipment_id is not None and message.seq is not None:
+                for subscription in list(self.shipments.get(message.shipment_id, ())):
+                    subscription.offer(delivery)
+
+    def end_all(self) -> None:
+        for subscription in [*self.feeds, *(s for w in self.shipments.values() for s in w)]:
+            subscription.offer(None)
+
+
+def encode_one(message: LiveMessage) -> bytes:
+    return next(encode_batches([message]))[1:-1]
+
+
+class LivePublisher:
+    """Called after a commit: stamps the messages and hands them to the channels plugin, whose
+    backend sends them outside any transaction. Never blocks the request."""
+
+    def __init__(self) -> None:
+        self.plugin: ChannelsPlugin | None = None
+
+    def publish(self, messages: Sequence[LiveMessage]) -> None:
+        if self.plugin is None:
+            log.debug("live feeds not running; %d messages not published", len(messages))
+            return
+        now = utcnow()
+        for message in messages:
+            message.at = now
+        for payload in encode_batches(messages):
+            self.plugin.publish(payload, CHANNEL)
+
+
+class LiveRuntime:
+    """Channels plugin, hub and publisher of one process (an API worker or `lastmile worker`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hub = LiveHub()
+        self.publisher = LivePublisher()
+        self.throttle = PositionThrottle(settings.live_position_interval_seconds)
+
+    @property
+    def session_info(self) -> dict[str, object]:
+        return {PUBLISHER_KEY: self.publisher, THROTTLE_KEY: self.throttle}
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, listen: bool = True) -> AsyncIterator[LiveRuntime]:
+        """Start the channels plugin (and, with `listen`, this process's subscription).
+
+        If the backend cannot be reached the process still serves, without live feeds: as with
+        the database, readiness is reported by /readyz and the next start retries.
+        """
+        plugin = ChannelsPlugin(backend=make_backend(self.settings), channels=[CHANNEL])
+        try:
+            await plugin.__aenter__()
+        except Exception as exc:
+            log.error("live feeds disabled: the channels backend is not reachable: %s", exc)
+            yield self
+            return
+        subscriber = await plugin.subscribe(CHANNEL) if listen else None
+        task = asyncio.create_task(self._route(subscriber)) if subscriber else None
+        self.publisher.plugin = plugin
+        try:
+            yield self
+        finally:
+            self.publisher.plugin = None
+            self.hub.end_all()
+            if subscriber is not None:
+                await plugin.unsubscribe(subscriber)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await plugin.__aexit__(None, None, None)
+
+    async def _route(self, subscriber) -> None:
+        async for payload in subscriber.iter_events():
+            try:
+                self.hub.dispatch(payload)
+            except Exception:
+                log.exception("live payload routing failed")

@@ -1,0 +1,1 @@
+"""Recipient notifications: announced through the outbox, sent through a provider, recorded."""

@@ -1,0 +1,40 @@
+"""The words recipients read, one template per kind. Times are shown in UTC until hubs carry a
+time zone of their own (docs/notifications.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+WINDOW_HALF = timedelta(minutes=15)
+
+
+def render(kind: str, tracking_number: str, link: str, data: dict[str, Any]) -> str:
+    ref = f"Parcel {tracking_number}"
+    if kind == "on_the_way":
+        return f"{ref} is on its way to you today. Track it: {link}"
+    if kind == "eta_window":
+        return f"{ref} is expected {eta_window(data.get('eta'))}. Track it: {link}"
+    if kind == "rerouted":
+        change = INSTRUCTIONS.get(str(data.get("instruction")), "changed as you asked")
+        return f"{ref}: your delivery was {change}. Details: {link}"
+    if kind == "delivered":
+        return f"{ref} was delivered. Thank you! Details: {link}"
+    if kind == "failed":
+        return f"We could not deliver {ref} today. Choose a new day or a pickup point: {link}"
+    raise ValueError(f"no template for {kind!r}")
+
+
+INSTRUCTIONS = {
+    "reschedule": "rescheduled",
+    "safe_drop": "changed to a safe drop",
+    "pickup_point": "redirected to a pickup point",
+}
+
+
+def eta_window(eta: str | None) -> str:
+    if not eta:
+        return "soon"
+    at = datetime.fromisoformat(eta)
+    start, end = at - WINDOW_HALF, at + WINDOW_HALF
+    return f"between {start:%H:%M} and {end:%H:%M} UTC"

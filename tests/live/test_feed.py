@@ -1,0 +1,128 @@
+"""Status changes on the live feeds: kept per shipment, published only after a commit."""
+
+import asyncio
+from uuid import UUID
+
+import pytest
+
+from backend.auth.tokens import read_token
+from backend.db.session import unit_of_work
+from backend.live.controller import visible_to
+from backend.live.messages import LiveMessage, announce, encode_batches
+from backend.live.service import LiveService
+from backend.shipments.service import ShipmentService
+from tests.conftest import make_settings
+from tests.live.support import delivery_round, next_message
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _cancel(live, shipment_id) -> None:
+    async with unit_of_work(live.sessionmaker) as session:
+        await ShipmentService(session).record([shipment_id], "cancelled", actor_id=None)
+
+
+async def test_a_committed_status_change_reaches_the_feed(api, live) -> None:
+    hub = await api.hub()
+    shipment = await api.shipment(hub["id"])
+    with live.runtime.hub.feed(lambda _: True) as feed:
+        await _cancel(live, UUID(shipment["id"]))
+        message = await next_message(feed)
+    assert message.type == "shipment.status"
+    assert str(message.shipment_id) == shipment["id"]
+    assert message.seq == 1
+    assert message.at is not None
+    assert message.data["status"] == "cancelled"
+    assert message.data["previous_status"] == "created"
+    assert message.data["tracking_number"] == shipment["tracking_number"]
+
+
+async def test_a_failed_transaction_publishes_nothing(api, live, db) -> None:
+    hub = await api.hub()
+    first = UUID((await api.shipment(hub["id"]))["id"])
+    second = UUID((await api.shipment(hub["id"]))["id"])
+    with live.runtime.hub.feed(lambda _: True) as feed:
+        with pytest.raises(RuntimeError):
+            async with unit_of_work(live.sessionmaker) as session:
+                await ShipmentService(session).record([first], "cancelled", actor_id=None)
+                raise RuntimeError("the request failed after the change")
+        await _cancel(live, second)
+        message = await next_message(feed)
+        # The first message to arrive is the committed one; the rolled back one never comes.
+        assert message.shipment_id == second
+        assert feed.queue.empty()
+    assert (
+        await db.fetchval("SELECT count(*) FROM shipment_feed WHERE shipment_id = $1", first) == 0
+    )
+
+
+async def test_a_failed_commit_publishes_nothing(api, live, db) -> None:
+    hub = await api.hub()
+    shipment_id = UUID((await api.shipment(hub["id"]))["id"])
+    with live.runtime.hub.feed(lambda _: True) as feed:
+        with pytest.raises(Exception, match="deferred_guard"):
+            async with unit_of_work(live.sessionmaker) as session:
+                await ShipmentService(session).record([shipment_id], "cancelled", actor_id=None)
+                # A constraint checked only at COMMIT makes the commit itself fail.
+                await (await LiveService(session).repo.raw()).execute(
+                    "CREATE TEMP TABLE deferred_guard (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)"
+                    " ON COMMIT DROP; INSERT INTO deferred_guard VALUES (1), (1)"
+                )
+        announce_probe = LiveMessage(type="incident", data={"probe": True})
+        async with unit_of_work(live.sessionmaker) as session:
+            announce(session, [announce_probe])
+        message = await next_message(feed)
+    assert message.type == "incident"  # nothing from the failed commit came before it
+    assert await db.fetchval("SELECT status FROM shipments WHERE id = $1", shipment_id) == "created"
+
+
+async def test_every_status_change_of_a_round_is_announced_in_order(api, live) -> None:
+    round_ = await delivery_round(api)
+    shipment_id = round_.shipments[0]["id"]
+    await round_.load()
+    await round_.deliver()
+    async with unit_of_work(live.sessionmaker) as session:
+        replay = await LiveService(session).replay(UUID(shipment_id), None)
+    assert [(m.seq, m.data["status"]) for m in replay] == [
+        (1, "out_for_delivery"),
+        (2, "delivered"),
+    ]
+    assert "delivered_at" in replay[1].data
+    async with unit_of_work(live.sessionmaker) as session:
+        after_first = await LiveService(session).replay(replay[0].shipment_id, 1)
+    assert [m.seq for m in after_first] == [2]
+
+
+async def test_partners_see_only_their_own_shipments(api) -> None:
+    partner = await api.user("partner")
+    dispatcher = await api.user("dispatcher")
+    secret = make_settings().secret_key
+    as_partner = read_token(partner.headers["Authorization"].split()[1], secret)
+    as_dispatcher = read_token(dispatcher.headers["Authorization"].split()[1], secret)
+    other = LiveMessage(type="shipment.status", partner_id=None)
+    own = LiveMessage(type="shipment.status", partner_id=as_partner.user_id)
+    foreign = LiveMessage(type="shipment.status", partner_id=as_dispatcher.user_id)
+    partner_sees = visible_to(as_partner, None)
+    staff_sees = visible_to(as_dispatcher, None)
+    assert [partner_sees(m) for m in (other, own, foreign)] == [False, True, False]
+    assert [staff_sees(m) for m in (other, own, foreign)] == [True, True, True]
+    only_positions = visible_to(as_dispatcher, frozenset({"driver.position"}))
+    assert not only_positions(other)
+
+
+async def test_one_commit_is_one_publish_split_below_the_notify_limit() -> None:
+    messages = [LiveMessage(type="shipment.status", data={"pad": "x" * 300}) for _ in range(60)]
+    payloads = list(encode_batches(messages))
+    assert len(payloads) > 1
+    assert all(len(p) < 8000 for p in payloads)
+    assert sum(p.count(b'"type"') for p in payloads) == 60
+
+
+async def test_postgres_backend_delivers_after_commit_over_notify(api, pg_live) -> None:
+    hub = await api.hub()
+    shipment_id = UUID((await api.shipment(hub["id"]))["id"])
+    with pg_live.runtime.hub.feed(lambda _: True) as feed:
+        await _cancel(pg_live, shipment_id)
+        message = await asyncio.wait_for(next_message(feed), 10)
+    assert message.shipment_id == shipment_id
+    assert message.data["status"] == "cancelled"
