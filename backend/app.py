@@ -29,6 +29,7 @@ from backend.notifications.controller import NotificationController
 from backend.notifications.providers import NOTIFIER_KEY, Notifier, load_provider
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
+from backend.pod.controller import BlobController, PodController, TrackPodController
 from backend.shipments.controller import ShipmentController
 from backend.sync.controller import SyncController
 from backend.system.controller import HealthController
@@ -46,6 +47,9 @@ CONTROLLERS = [
     ShipmentController,
     RouteController,
     SyncController,
+    BlobController,
+    PodController,
+    TrackPodController,
     TrackingController,
     DriverTrackController,
     LiveController,

@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     command("worker", _worker, "run the outbox worker alone (any number may run)")
     command("migrate", _migrate, "bring the database schema up to date (alembic upgrade head)")
     command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
+    verify = command(
+        "verify-evidence",
+        _verify_evidence,
+        "check an evidence bundle offline: its event chain, PODs and blob hashes",
+    )
+    verify.add_argument(
+        "file", help="a bundle from GET /v1/shipments/{id}/evidence (.json or .zip)"
+    )
     admin = command("create-admin", _create_admin, "create an admin account")
     admin.add_argument("--email", help="the admin's email (asked for when left out)")
     admin.add_argument("--password", help="at least 8 characters (asked for when left out)")
@@ -211,6 +219,22 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
             raise CommandError(_explain_db_error(exc, settings)) from exc
         raise
     print(result.describe())
+
+
+# verify-evidence ---------------------------------------------------------------------------------
+
+
+def _verify_evidence(settings: Settings, args: argparse.Namespace) -> None:
+    """Needs no database and no secret: everything is recomputed from the file itself."""
+    from backend.pod.evidence import verify_file
+
+    try:
+        report = verify_file(args.file)
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    print(report.text())
+    if not report.ok:
+        sys.exit(1)
 
 
 # create-admin ------------------------------------------------------------------------------------

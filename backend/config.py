@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_max_events: Annotated[int, Meta(ge=1, le=100_000)] = 1_000
     sync_max_bytes: Annotated[int, Meta(ge=1024)] = 5 * 1024 * 1024
     blob_dir: str = "var/blobs"
+    blob_max_bytes: Annotated[int, Meta(ge=1024, le=1024 * 1024 * 1024)] = 10 * 1024 * 1024
+    pod_geofence_m: Annotated[float, Meta(ge=1, le=100_000)] = 150.0
     channels_backend: Literal["postgres", "redis", "memory"] = "postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     live_position_interval_seconds: Annotated[float, Meta(ge=0, le=3600)] = 5.0

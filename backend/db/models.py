@@ -9,6 +9,7 @@ from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
 from backend.notifications.models import Notification
 from backend.outbox.models import OutboxMessage
+from backend.pod.models import Blob, Pod
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.sync.models import (
     DeviceSync,
@@ -22,6 +23,7 @@ from backend.tracking.models import LatestPosition, Position
 
 __all__ = [
     "Base",
+    "Blob",
     "Device",
     "DeviceSync",
     "Driver",
@@ -34,6 +36,7 @@ __all__ = [
     "OutboxMessage",
     "Parcel",
     "PickupPoint",
+    "Pod",
     "Position",
     "PushBatch",
     "QuarantinedEvent",

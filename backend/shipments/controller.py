@@ -38,9 +38,12 @@ class ShipmentController(Controller):
         self,
         data: JSONBody[ShipmentCreate],
         db_session: DbSession,
+        settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
-        return await ShipmentService(db_session).create(data, request.user.user_id)
+        return await ShipmentService(db_session, pin_secret=settings.secret_key).create(
+            data, request.user.user_id
+        )
 
     @post("/bulk", guards=[staff_only], status_code=200)
     async def bulk(
@@ -52,7 +55,7 @@ class ShipmentController(Controller):
     ) -> BulkResult:
         """Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
         reported by index with the field that failed."""
-        return await ShipmentService(db_session).bulk(
+        return await ShipmentService(db_session, pin_secret=settings.secret_key).bulk(
             data.shipments, request.user.user_id, settings.bulk_max_shipments
         )
 
@@ -85,10 +88,12 @@ class ShipmentController(Controller):
         shipment_id: FromPath[UUID],
         data: JSONBody[ShipmentUpdate],
         db_session: DbSession,
+        settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
         """Change address, location, window, notes or requirements; 409 once closed."""
-        return await ShipmentService(db_session).update(shipment_id, data, request.user.user_id)
+        service = ShipmentService(db_session, pin_secret=settings.secret_key)
+        return await service.update(shipment_id, data, request.user.user_id)
 
     @post("/{shipment_id:uuid}/cancel", guards=[staff_only], status_code=200)
     async def cancel(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -53,6 +54,8 @@ class Shipment(UUIDPrimaryKey, Timestamps, Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     delivered_at: Mapped[datetime | None]
     event_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Hash of the delivery PIN (backend/pod/pins.py); the PIN itself is never stored.
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Parcel(UUIDPrimaryKey, Base):
@@ -70,6 +73,8 @@ class ShipmentEvent(Base):
     __table_args__ = (
         CheckConstraint(f"source IN {SOURCES}", name="source"),
         Index("ix_shipment_events_shipment_order", "shipment_id", "effective_at"),
+        # One link per position: the hash chain of a shipment can never fork.
+        Index("ix_shipment_events_chain", "shipment_id", "chain_seq", unique=True),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
@@ -84,3 +89,7 @@ class ShipmentEvent(Base):
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     anomalies: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    # The audit chain in arrival order (docs/proof-of-delivery.md): position and
+    # sha256(previous chain_hash || canonical bytes). Set under the shipment row lock.
+    chain_seq: Mapped[int | None] = mapped_column(Integer)
+    chain_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))

@@ -3,6 +3,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from msgspec.json import decode as json_decode
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,6 +150,48 @@ class ShipmentRepository:
             attempts,
             delivered,
             counts,
+        )
+
+    async def unsealed_events(self, shipment_ids: Sequence[UUID]) -> list[dict[str, Any]]:
+        """Events not yet linked into their shipment's audit chain, in arrival order (a write's
+        own events by device seq, then id), each with its shipment's current chain head."""
+        rows = await (await self.raw()).fetch(
+            """
+            SELECT e.id, e.shipment_id, e.source, e.type, e.actor_id, e.device_id, e.seq,
+                   e.occurred_at, e.effective_at, e.received_at, e.data::text AS data,
+                   e.anomalies::text AS anomalies,
+                   head.chain_seq AS head_seq, head.chain_hash AS head_hash
+            FROM shipment_events e
+            LEFT JOIN LATERAL (
+                SELECT h.chain_seq, h.chain_hash FROM shipment_events h
+                WHERE h.shipment_id = e.shipment_id AND h.chain_seq IS NOT NULL
+                ORDER BY h.chain_seq DESC LIMIT 1
+            ) head ON true
+            WHERE e.shipment_id = ANY($1::uuid[]) AND e.chain_hash IS NULL
+            ORDER BY e.shipment_id, e.received_at, e.seq NULLS FIRST, e.id
+            """,
+            list(shipment_ids),
+        )
+        return [
+            dict(row)
+            | {"data": json_decode(row["data"]), "anomalies": json_decode(row["anomalies"])}
+            for row in rows
+        ]
+
+    async def save_links(self, links: list[tuple[UUID, int, bytes]]) -> None:
+        """One UPDATE for the set: (event id, chain_seq, chain_hash)."""
+        if not links:
+            return
+        ids, seqs, hashes = (list(column) for column in zip(*links, strict=True))
+        await (await self.raw()).execute(
+            """
+            UPDATE shipment_events e SET chain_seq = u.seq, chain_hash = u.hash
+            FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS u(id, seq, hash)
+            WHERE e.id = u.id
+            """,
+            ids,
+            seqs,
+            hashes,
         )
 
     async def events_for(self, shipment_ids: Sequence[UUID]) -> Sequence[ShipmentEvent]:

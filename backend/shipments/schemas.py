@@ -46,6 +46,8 @@ class Requirements(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     photo: bool = False
     pin: bool = False
     min_age: Annotated[int, Meta(ge=1, le=99)] | None = None
+    # The shipper lets the recipient see the delivery photo through tracking.
+    share_photo: bool = False
 
 
 class ShipmentCreate(msgspec.Struct, forbid_unknown_fields=True):

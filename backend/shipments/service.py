@@ -16,6 +16,9 @@ from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.live.service import LiveService
 from backend.manifests.repository import ManifestRepository
 from backend.notifications.service import NotificationService
+from backend.pod.chain import GENESIS
+from backend.pod.chain import link as chain_link
+from backend.pod.pins import pin_for, pin_hash
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.shipments.repository import ShipmentRepository
 from backend.shipments.schemas import (
@@ -25,6 +28,7 @@ from backend.shipments.schemas import (
     EventList,
     EventRead,
     ParcelRead,
+    Requirements,
     ShipmentCreate,
     ShipmentRead,
     ShipmentUpdate,
@@ -37,9 +41,12 @@ FROZEN_STATUSES = ("delivered", "returned", "cancelled")
 
 
 class ShipmentService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, pin_secret: str | None = None) -> None:
+        """`pin_secret` (the server secret) derives delivery PINs at intake; without it a
+        shipment requiring a PIN gets no PIN hash and its PIN cannot be verified."""
         self.session = session
         self.repo = ShipmentRepository(session)
+        self.pin_secret = pin_secret
 
     # intake ----------------------------------------------------------------------------------
 
@@ -85,6 +92,7 @@ class ShipmentService:
         shipments, parcels, events, created = [], [], [], []
         for (index, data), zone_id in zip(accepted, zones, strict=True):
             row = _shipment_row(data, zone_id)
+            row["pin_hash"] = self._pin_hash(row["id"], data.requirements)
             shipments.append(row)
             parcels += [
                 {
@@ -101,7 +109,13 @@ class ShipmentService:
             )
         await self.repo.insert(shipments, parcels)
         await self.repo.append_events(events)
+        await self.seal_chains([row["id"] for row in shipments])  # new rows: ours alone
         return created, sorted(errors.values(), key=lambda e: e.index)
+
+    def _pin_hash(self, shipment_id: UUID, requirements: Requirements | None) -> str | None:
+        if not (requirements and requirements.pin and self.pin_secret):
+            return None
+        return pin_hash(shipment_id, pin_for(shipment_id, self.pin_secret))
 
     async def _refusals(self, items: Sequence[ShipmentCreate]) -> dict[int, BulkError]:
         """Unknown hubs and barcodes already taken (in the database or earlier in the batch)."""
@@ -200,6 +214,7 @@ class ShipmentService:
             shipment.notes = changed["notes"] = data.notes
         if data.requirements is not msgspec.UNSET:
             shipment.requirements = changed["requirements"] = msgspec.to_builtins(data.requirements)
+            shipment.pin_hash = shipment.pin_hash or self._pin_hash(shipment_id, data.requirements)
         if changed:
             await self.record(
                 [shipment_id], "updated", actor_id=actor_id, data={"changed": changed}
@@ -252,6 +267,7 @@ class ShipmentService:
         and the second sees the first one's events. Returns {id: (status before, after)}.
         """
         before = await self.repo.lock_statuses(sorted(set(shipment_ids)))
+        await self.seal_chains(list(before))
         grouped: dict[UUID, list[FoldEvent]] = {sid: [] for sid in before}
         for row in await self.repo.fold_inputs(list(before)):
             grouped[row["shipment_id"]].append(
@@ -277,6 +293,26 @@ class ShipmentService:
         await LiveService(self.session).status_changed(changes)
         await NotificationService(self.session).status_changed(changes)
         return changes
+
+    async def seal_chains(self, shipment_ids: Sequence[UUID]) -> None:
+        """Link the events not yet in their shipment's audit chain, in arrival order.
+
+        Callers hold the shipment rows (refold locks them; intake owns its new rows), so two
+        writers never link the same position; the unique (shipment_id, chain_seq) index
+        guards it anyway. Three statements for any number of events.
+        """
+        heads: dict[UUID, tuple[int, bytes]] = {}
+        links = []
+        for event in await self.repo.unsealed_events(shipment_ids):
+            sid = event["shipment_id"]
+            seq, previous = heads.get(sid) or (
+                event["head_seq"] or 0,
+                event["head_hash"] or GENESIS,
+            )
+            digest = chain_link(previous, event)
+            heads[sid] = (seq + 1, digest)
+            links.append((event["id"], seq + 1, digest))
+        await self.repo.save_links(links)
 
 
 def _shipment_row(data: ShipmentCreate, zone_id: UUID | None) -> dict[str, Any]:

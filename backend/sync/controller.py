@@ -49,9 +49,9 @@ class SyncController(Controller):
                 f"A push may carry at most {settings.sync_max_events} events",
                 code="too_many_events",
             )
-        result = await PushService(db_session, max_events=settings.sync_max_events).push(
-            request.user, data
-        )
+        result = await PushService(
+            db_session, max_events=settings.sync_max_events, geofence_m=settings.pod_geofence_m
+        ).push(request.user, data)
         if isinstance(result, bytes):
             return Response(result, media_type="application/json")
         return result

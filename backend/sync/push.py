@@ -23,12 +23,15 @@ from backend.auth.schemas import Principal
 from backend.incidents.service import IncidentService
 from backend.lib.clock import utcnow
 from backend.lib.errors import Forbidden, Invalid, describe_validation
+from backend.pod.schemas import Delivery
+from backend.pod.service import DEFAULT_GEOFENCE_M, PodService
 from backend.shipments.service import ShipmentService
 from backend.sync.changes import ManifestChangeLog
 from backend.sync.repository import SyncRepository
 from backend.sync.schemas import (
     DATA_TYPES,
     SHIPMENT_TYPES,
+    DeliveredData,
     DeviceEvent,
     EventResult,
     PushRequest,
@@ -80,10 +83,13 @@ def effective_time(event: DeviceEvent, received_at: datetime) -> tuple[datetime,
 
 
 class PushService:
-    def __init__(self, session: AsyncSession, *, max_events: int) -> None:
+    def __init__(
+        self, session: AsyncSession, *, max_events: int, geofence_m: float = DEFAULT_GEOFENCE_M
+    ) -> None:
         self.session = session
         self.repo = SyncRepository(session)
         self.max_events = max_events
+        self.geofence_m = geofence_m
 
     async def push(self, principal: Principal, request: PushRequest) -> PushResponse | bytes:
         """The response, or the stored bytes of an earlier identical push of this batch."""
@@ -134,7 +140,7 @@ class PushService:
             [p for p in accepted if p.event.event_id not in new_ids], results, reject
         )
         fresh = [p for p in accepted if p.event.event_id in new_ids]
-        statuses = await self._apply(driver_id, fresh, now)
+        statuses = await self._apply(driver_id, request.device_id, fresh, now)
         await TrackingService(self.session).record_fixes(
             driver_id, request.device_id, _fixes(fresh)
         )
@@ -254,11 +260,17 @@ class PushService:
             else:
                 reject(item.index, item.raw, "conflicting_duplicate")
 
-    async def _apply(self, driver_id: UUID, fresh: list[Pending], now: datetime) -> dict[UUID, str]:
-        """Fold what changed, start routes, open incidents, tell affected drivers."""
+    async def _apply(
+        self, driver_id: UUID, device_id: str, fresh: list[Pending], now: datetime
+    ) -> dict[UUID, str]:
+        """Fold what changed, record proofs of delivery, start routes, open incidents, tell
+        affected drivers."""
         shipments = ShipmentService(self.session)
         touched = sorted({p.shipment_id for p in fresh if p.shipment_id})
         folds = await shipments.refold(touched) if touched else {}
+        await PodService(self.session, geofence_m=self.geofence_m).record_deliveries(
+            [_delivery(p, driver_id, device_id) for p in fresh if p.event.type == "delivered"]
+        )
         changes = ManifestChangeLog(self.session)
         moved = [sid for sid, (before, after) in folds.items() if before != after]
         if moved:
@@ -294,6 +306,18 @@ def _fixes(fresh: list[Pending]) -> list[Fix]:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _delivery(item: Pending, driver_id: UUID, device_id: str) -> Delivery:
+    return Delivery(
+        event_id=item.event.event_id,
+        shipment_id=item.shipment_id,  # type: ignore[arg-type]  # delivered names a shipment
+        driver_id=driver_id,
+        device_id=device_id,
+        effective_at=item.effective_at,  # type: ignore[arg-type]  # set for every accepted event
+        location=item.event.location,
+        data=msgspec.convert(item.event.data, DeliveredData, strict=False),
+    )
 
 
 def _names_shipment(event: DeviceEvent) -> bool:
