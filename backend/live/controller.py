@@ -72,8 +72,8 @@ class LiveController(Controller):
         """JSON text frames, one message each: status changes, ETA changes, positions (staff),
         after commit. Partners receive only their own shipments' messages."""
         accepts = visible_to(socket.user, parse_types(types))
-        await socket.accept()
         with live_runtime.hub.feed(accepts) as subscription:
+            await socket.accept()  # subscribed first: nothing after the handshake is missed
             pump = asyncio.create_task(_pump(socket, subscription))
             drain = asyncio.create_task(_until_disconnect(socket))
             done, pending = await asyncio.wait({pump, drain}, return_when=asyncio.FIRST_COMPLETED)
