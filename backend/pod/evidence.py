@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,7 @@ def verify_file(path: str | Path) -> Report:
 def _read_member(archive: zipfile.ZipFile, name: str, damaged: list[str]) -> bytes | None:
     try:
         return archive.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a CRC check caught an altered byte
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:  # CRC or inflate failed
         damaged.append(f"{name}: damaged in the zip ({exc})")
         return None
 
