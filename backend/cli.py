@@ -1,4 +1,4 @@
-"""The `lastmile` command: serve, worker, migrate, seed-demo, create-admin.
+"""The `lastmile` command: serve, worker, migrate, seed-demo, create-admin, verify-evidence.
 
 Settings come only from `LASTMILE_*` environment variables (docs/configuration.md) and are
 checked before anything runs: a bad value prints which variable is wrong and exits with 2.

@@ -1,5 +1,6 @@
 """The audit chain, evidence bundles, and the offline verifier catching a one-byte change."""
 
+import asyncio
 import io
 import json
 import zipfile
@@ -184,3 +185,21 @@ async def test_who_may_fetch_evidence(api, db) -> None:
     wrong_format = await api.get(f"{path}?format=tar")
     assert wrong_format.status_code == 422
     assert wrong_format.json()["errors"][0]["field"] == "format"
+
+
+async def test_concurrent_writers_extend_one_unforked_chain(api, db) -> None:
+    """A push and dispatch edits racing on one shipment: the row lock makes them take turns,
+    so the chain stays one line whatever order they commit in."""
+    job = await delivery(api)
+    path = f"/v1/shipments/{job.shipment_id}"
+    await asyncio.gather(
+        *(api.patch(path, {"notes": f"gate code {n}"}) for n in range(4)),
+        *(
+            job.device.push([job.device.event("arrived", 3 + n, shipment_id=job.shipment_id)])
+            for n in range(4)
+        ),
+    )
+    events = await stored_chain(db, job.shipment_id)
+    assert len(events) == 3 + 8
+    assert [e["chain_seq"] for e in events] == list(range(1, 12))
+    assert [e["chain_hash"] for e in events] == chain(events, GENESIS)
