@@ -11,7 +11,9 @@ Work that must only follow a successful commit (publishing to the live feeds) is
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+import asyncpg
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import (
@@ -78,6 +80,20 @@ async def unit_of_work(
             session.info.pop(AFTER_COMMIT, None)
             raise
         _run_after_commit(session)
+
+
+async def raw_connection(session: AsyncSession, **execution_options: Any) -> asyncpg.Connection:
+    """The asyncpg connection under this session's transaction, for set-based SQL on hot paths.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, just before its own first statement; SQL sent
+    straight to asyncpg before that would run, and commit, on its own. So begin it here.
+    """
+    connection = await session.connection(execution_options=execution_options or None)
+    pooled = await connection.get_raw_connection()
+    adapter: Any = pooled.dbapi_connection
+    if adapter._transaction is None:
+        await adapter._start_transaction()
+    return pooled.driver_connection
 
 
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Float
 
+from backend.db.session import raw_connection
 from backend.network.models import Hub
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 
@@ -106,8 +107,7 @@ class ShipmentRepository:
 
     async def raw(self) -> asyncpg.Connection:
         """The asyncpg connection of this transaction, for set-based statements on hot paths."""
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def lock_statuses(self, shipment_ids: Sequence[UUID]) -> dict[UUID, str]:
         """Lock rows in id order (so concurrent writers never deadlock); current statuses."""

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
 
 ChangeSpec = tuple[str, UUID, str]  # (entity: route|stop|shipment, id, op: upsert|remove)
@@ -25,8 +26,7 @@ class ManifestChangeLog:
         self.session = session
 
     async def _raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def record(self, driver_id: UUID, changes: Iterable[ChangeSpec]) -> None:
         await self.record_many({driver_id: list(changes)})

@@ -8,40 +8,55 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
 from uuid import UUID
 
 import asyncpg
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.lib.clock import utcnow
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
-from backend.sync.schemas import Change, PullResponse
+from backend.sync.schemas import PullResponse
 
-ENTITY_ORDER = {"route": 0, "stop": 1, "shipment": 2}
-
-_ROUTES = """
-    SELECT id, driver_id, hub_id, date, status, published_at FROM routes
-    WHERE driver_id = $1 AND status = ANY($2::text[]) {extra}
+# Each query returns (id, json): PostgreSQL builds every entity's JSON, so a 250-stop snapshot
+# costs Python one string join instead of 500 dicts and their re-encoding.
+_UTC = """to_char({0} AT TIME ZONE 'UTC', CASE WHEN extract(microseconds FROM {0})::int % 1000000 = 0
+          THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+_ROUTES = f"""
+    SELECT r.id, json_build_object(
+        'driver_id', r.driver_id, 'hub_id', r.hub_id, 'date', r.date, 'status', r.status,
+        'published_at', {_UTC.format("r.published_at")})::text AS data
+    FROM routes r
+    WHERE r.driver_id = $1 AND r.status = ANY($2::text[]) {{extra}}
 """
 _STOPS = """
-    SELECT st.id, st.route_id, st.shipment_id, st.sequence
+    SELECT st.id, json_build_object(
+        'route_id', st.route_id, 'shipment_id', st.shipment_id, 'sequence', st.sequence
+    )::text AS data
     FROM stops st JOIN routes r ON r.id = st.route_id
     WHERE r.driver_id = $1 AND r.status = ANY($2::text[]) AND st.active {extra}
     ORDER BY st.route_id, st.sequence
 """
-_SHIPMENTS = """
-    SELECT s.id, s.tracking_number, s.reference, s.status, s.recipient, s.address,
-           ST_X(s.location::geometry) AS lon, ST_Y(s.location::geometry) AS lat,
-           s.window_start, s.window_end, s.service_level, s.requirements, s.notes,
-           (SELECT coalesce(array_agg(p.barcode ORDER BY p.barcode), '{{}}')
-              FROM parcels p WHERE p.shipment_id = s.id) AS barcodes
+_SHIPMENTS = f"""
+    SELECT s.id, json_build_object(
+        'tracking_number', s.tracking_number, 'reference', s.reference, 'status', s.status,
+        'recipient', json_build_object('name', s.recipient->'name', 'phone', s.recipient->'phone'),
+        'address', s.address,
+        'location', json_build_object('type', 'Point', 'coordinates',
+            json_build_array(ST_X(s.location::geometry), ST_Y(s.location::geometry))),
+        'window', CASE WHEN s.window_start IS NOT NULL THEN json_build_object(
+            'start', {_UTC.format("s.window_start")}, 'end', {_UTC.format("s.window_end")}) END,
+        'service_level', s.service_level, 'requirements', s.requirements, 'notes', s.notes,
+        'barcodes', (SELECT coalesce(json_agg(p.barcode ORDER BY p.barcode), '[]')
+                     FROM parcels p WHERE p.shipment_id = s.id)
+    )::text AS data
     FROM shipments s JOIN stops st ON st.shipment_id = s.id AND st.active
     JOIN routes r ON r.id = st.route_id
-    WHERE r.driver_id = $1 AND r.status = ANY($2::text[]) {extra}
+    WHERE r.driver_id = $1 AND r.status = ANY($2::text[]) {{extra}}
 """
+_ENTITIES = (("route", _ROUTES, "r."), ("stop", _STOPS, "st."), ("shipment", _SHIPMENTS, "s."))
 
 
 class PullService:
@@ -49,10 +64,7 @@ class PullService:
         self.session = session
 
     async def _raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection(
-            execution_options={"isolation_level": "REPEATABLE READ"}
-        )
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session, isolation_level="REPEATABLE READ")
 
     async def pull(self, driver_id: UUID, cursor: str | None, limit: int) -> PullResponse:
         connection = await self._raw()
@@ -62,23 +74,23 @@ class PullService:
         )
         epoch, version = (state["epoch"], state["version"]) if state else (0, 0)
         if cursor is None:
-            changes = await self._snapshot(connection, driver_id)
+            upserts = await self._entities(connection, driver_id, None)
+            changes = _changes_json(upserts.values())
             return PullResponse(changes, encode_cursor(epoch, version), False, False, True, now)
         seen = decode_cursor(cursor)
         pruned = state["pruned_version"] if state else 0
         if seen is None or seen[0] != epoch or not pruned <= seen[1] <= version:
-            return PullResponse([], encode_cursor(epoch, version), False, True, False, now)
+            return PullResponse(
+                _changes_json([]), encode_cursor(epoch, version), False, True, False, now
+            )
         changes, upto, has_more = await self._changes(connection, driver_id, seen[1], limit)
         return PullResponse(
             changes, encode_cursor(epoch, upto or seen[1]), has_more, False, False, now
         )
 
-    async def _snapshot(self, connection: asyncpg.Connection, driver_id: UUID) -> list[Change]:
-        return await self._entities(connection, driver_id, None)
-
     async def _changes(
         self, connection: asyncpg.Connection, driver_id: UUID, after: int, limit: int
-    ) -> tuple[list[Change], int, bool]:
+    ) -> tuple[msgspec.Raw, int, bool]:
         """The latest op per entity since `after`, cut at a version boundary near `limit`."""
         rows = await connection.fetch(
             """
@@ -92,37 +104,33 @@ class PullService:
             after,
         )
         if not rows:
-            return [], after, False
+            return _changes_json([]), after, False
         cut = len(rows)
         if len(rows) > limit:
             boundary = rows[limit - 1]["version"]
             cut = next((i for i, row in enumerate(rows) if row["version"] > boundary), len(rows))
         page = rows[:cut]
         upserts = {(row["entity"], row["entity_id"]) for row in page if row["op"] == "upsert"}
-        data = await self._entities(connection, driver_id, upserts)
-        found = {(change.entity, change.id): change for change in data}
+        found = await self._entities(connection, driver_id, upserts)
+        # An entity logged as upserted but no longer visible to this driver is a remove.
         changes = [
             found.get((row["entity"], row["entity_id"]))
-            or Change(entity=row["entity"], op="remove", id=row["entity_id"])
+            or _removal(row["entity"], row["entity_id"])
             for row in page
         ]
-        return changes, page[-1]["version"], cut < len(rows)
+        return _changes_json(changes), page[-1]["version"], cut < len(rows)
 
     async def _entities(
         self,
         connection: asyncpg.Connection,
         driver_id: UUID,
         wanted: set[tuple[str, UUID]] | None,
-    ) -> list[Change]:
-        """Upserts with current data: every visible entity (snapshot) or the wanted ones. An
-        entity no longer visible to this driver is simply absent (the caller removes it)."""
+    ) -> dict[tuple[str, UUID], str]:
+        """Upserts as JSON, with current data: every visible entity (snapshot, in route, stop,
+        shipment order) or the wanted ones. An entity no longer visible is simply absent."""
         statuses = list(DRIVER_VISIBLE_STATUSES)
-        changes: list[Change] = []
-        for entity, query, prefix, shape in (
-            ("route", _ROUTES, "", _route),
-            ("stop", _STOPS, "st.", _stop),
-            ("shipment", _SHIPMENTS, "s.", _shipment),
-        ):
+        found: dict[tuple[str, UUID], str] = {}
+        for entity, query, prefix in _ENTITIES:
             if wanted is None:
                 rows = await connection.fetch(query.format(extra=""), driver_id, statuses)
             else:
@@ -131,58 +139,20 @@ class PullService:
                     continue
                 extra = f"AND {prefix}id = ANY($3::uuid[])"
                 rows = await connection.fetch(query.format(extra=extra), driver_id, statuses, ids)
-            changes += [
-                Change(entity=entity, op="upsert", id=row["id"], data=shape(row)) for row in rows
-            ]
-        return changes
+            for row in rows:
+                found[entity, row["id"]] = (
+                    f'{{"entity":"{entity}","op":"upsert","id":"{row["id"]}","data":{row["data"]}}}'
+                )
+        return found
 
 
-def _route(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "driver_id": str(row["driver_id"]),
-        "hub_id": str(row["hub_id"]),
-        "date": row["date"].isoformat(),
-        "status": row["status"],
-        "published_at": _iso(row["published_at"]),
-    }
+def _removal(entity: str, entity_id: UUID) -> str:
+    return f'{{"entity":"{entity}","op":"remove","id":"{entity_id}"}}'
 
 
-def _stop(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "route_id": str(row["route_id"]),
-        "shipment_id": str(row["shipment_id"]),
-        "sequence": row["sequence"],
-    }
-
-
-def _shipment(row: asyncpg.Record) -> dict[str, Any]:
-    recipient = _json(row["recipient"])
-    window = (
-        {"start": _iso(row["window_start"]), "end": _iso(row["window_end"])}
-        if row["window_start"]
-        else None
-    )
-    return {
-        "tracking_number": row["tracking_number"],
-        "reference": row["reference"],
-        "status": row["status"],
-        "recipient": {"name": recipient.get("name"), "phone": recipient.get("phone")},
-        "address": _json(row["address"]),
-        "location": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-        "window": window,
-        "service_level": row["service_level"],
-        "requirements": _json(row["requirements"]),
-        "notes": row["notes"],
-        "barcodes": list(row["barcodes"]),
-    }
-
-
-def _json(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str) else value
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+def _changes_json(changes: Iterable[str]) -> msgspec.Raw:
+    """The `changes` array, already encoded (the shape of `Change`), spliced in as it is."""
+    return msgspec.Raw(f"[{','.join(changes)}]".encode())
 
 
 def encode_cursor(epoch: int, version: int) -> str:

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
 
 
@@ -16,8 +17,7 @@ class SyncRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     # batches ---------------------------------------------------------------------------------
 

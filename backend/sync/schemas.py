@@ -149,7 +149,7 @@ class Change(msgspec.Struct, omit_defaults=True):
 class PullResponse(msgspec.Struct):
     """`snapshot: true` means: replace the local copy with these changes (all upserts)."""
 
-    changes: list[Change]
+    changes: list[Change]  # served pre-encoded (`msgspec.Raw`, built by PostgreSQL; see pull.py)
     cursor: str
     has_more: bool
     reset_required: bool
