@@ -37,6 +37,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_max_bytes: Annotated[int, Meta(ge=1024)] = 5 * 1024 * 1024
     blob_dir: str = "var/blobs"
     blob_max_bytes: Annotated[int, Meta(ge=1024, le=1024 * 1024 * 1024)] = 10 * 1024 * 1024
+    blob_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "lastmile-blobs"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
     pod_geofence_m: Annotated[float, Meta(ge=1, le=100_000)] = 150.0
     channels_backend: Literal["postgres", "redis", "memory"] = "postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -57,6 +63,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     instruction_lock_stops: Annotated[int, Meta(ge=0, le=100)] = 3
     pickup_point_max_m: Annotated[float, Meta(gt=0, le=100_000)] = 3_000.0
     reschedule_max_days: Annotated[int, Meta(ge=1, le=90)] = 14
+
+    def __post_init__(self) -> None:
+        s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)
+        if self.blob_backend == "s3" and not all(s3):
+            raise ValueError(
+                f"{PREFIX}BLOB_BACKEND=s3 needs {PREFIX}S3_ENDPOINT_URL, {PREFIX}S3_ACCESS_KEY_ID"
+                f" and {PREFIX}S3_SECRET_ACCESS_KEY"
+            )
 
     @property
     def async_database_url(self) -> str:
@@ -92,8 +106,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 def _explain(message: str, raw: Mapping[str, object]) -> str:
     """Turn msgspec's `... - at `$.port`` into a message naming the variable and its value."""
-    text, _, path = message.rpartition(" - at `$.")
-    if not path:
+    text, found, path = message.rpartition(" - at `$.")
+    if not found:
         return f"invalid settings: {message}"
     field = path.rstrip("`")
     return f"{PREFIX}{field.upper()}={raw.get(field)!r}: {text}"

@@ -41,7 +41,7 @@ class BlobController(Controller):
         """Store a photo or signature named by its SHA-256 (raw bytes; `image/jpeg`,
         `image/png`, `image/webp` or `application/pdf`). 201 when new, 200 when already stored."""
         body = await _read_limited(request, settings.blob_max_bytes)
-        stored = await BlobService(db_session, blob_store(settings.blob_dir)).put(
+        stored = await BlobService(db_session, blob_store(settings)).put(
             sha256, request.headers.get("content-type", ""), body, request.user
         )
         return Response(stored, status_code=201 if stored.created else 200)
@@ -55,7 +55,7 @@ class BlobController(Controller):
         settings: NamedDependency[Settings],
     ) -> Response[bytes]:
         """The blob's bytes, for staff and the driver whose delivery names it; else 404."""
-        data, content_type = await BlobService(db_session, blob_store(settings.blob_dir)).get(
+        data, content_type = await BlobService(db_session, blob_store(settings)).get(
             sha256.lower(), request.user
         )
         return Response(data, media_type=content_type, headers=BLOB_CACHE)
@@ -86,7 +86,7 @@ class PodController(Controller):
     ) -> Response[bytes]:
         """A self-contained evidence bundle; `?format=zip` includes the blobs. Check it offline
         with `lastmile verify-evidence FILE`."""
-        service = EvidenceService(db_session, blob_store(settings.blob_dir))
+        service = EvidenceService(db_session, blob_store(settings))
         document = await service.bundle(shipment_id, request.user, format)
         media_type = "application/zip" if format == "zip" else "application/json"
         filename = f"evidence-{shipment_id}.{format}"
@@ -119,7 +119,7 @@ class TrackPodController(Controller):
         """A delivery photo the shipper shares with the recipient."""
         if not await PodService(db_session).shared_photo(token, sha256):
             raise NotFound("No such photo")
-        blobs = BlobService(db_session, blob_store(settings.blob_dir))
+        blobs = BlobService(db_session, blob_store(settings))
         data, content_type = await blobs.read_stored(sha256), await blobs.content_type(sha256)
         if data is None or content_type is None:
             raise NotFound("No such photo")

@@ -3,7 +3,7 @@
 `LocalBlobStore` keeps each file at `<root>/<aa>/<bb>/<sha256>`. A write goes to a temporary
 name under `<root>/tmp/`, is fsynced, renamed into place (atomic on one filesystem) and the
 directory fsynced, so a reader sees either nothing or the whole file, even after a crash.
-Only the local store exists today; an S3-compatible store would implement the same three methods.
+`backend/pod/s3.py` keeps them in an S3-compatible object store instead (`LASTMILE_BLOB_BACKEND`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
+
+from backend.config import Settings
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -77,8 +79,19 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def blob_store(blob_dir: str) -> BlobStore:
-    return LocalBlobStore(blob_dir)
+def blob_store(settings: Settings) -> BlobStore:
+    """The store `LASTMILE_BLOB_BACKEND` selects (settings checked the S3 values at start)."""
+    if settings.blob_backend == "s3":
+        from backend.pod.s3 import S3BlobStore
+
+        return S3BlobStore(
+            endpoint_url=settings.s3_endpoint_url or "",
+            bucket=settings.s3_bucket,
+            access_key_id=settings.s3_access_key_id or "",
+            secret_access_key=settings.s3_secret_access_key or "",
+            region=settings.s3_region,
+        )
+    return LocalBlobStore(settings.blob_dir)
 
 
 # What the first bytes of each accepted type look like.
