@@ -110,7 +110,7 @@ class PushService:
 
         def reject(index: int, raw: Any, reason: str, detail: str | None = None) -> None:
             event_id, seq = _id_and_seq(raw)
-            results[index] = EventResult(event_id=event_id, status="rejected", reason=reason)
+            results[index] = EventResult(event_id, "rejected", reason=reason, detail=detail)
             quarantine.append(
                 (
                     driver_id,

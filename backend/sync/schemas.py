@@ -130,6 +130,7 @@ class EventResult(msgspec.Struct, omit_defaults=True):
     event_id: UUID | None
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None
+    detail: str | None = None  # for `invalid`: the field and what is wrong with it
     shipment: ShipmentStatus | None = None
 
 

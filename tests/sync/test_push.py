@@ -98,6 +98,7 @@ async def test_a_malformed_event_is_rejected_alone_and_kept(api, db) -> None:
     kept = await db.fetch("SELECT reason, detail, raw FROM quarantined_events ORDER BY id")
     assert len(kept) == 4
     assert "data.reason" in kept[1]["detail"]
+    assert result["results"][2]["detail"].startswith("data.reason")  # the device learns why
     assert result["ack_seq"] == 4  # seqs 1-4 stored (accepted or quarantined)
 
 
