@@ -30,6 +30,7 @@ from backend.notifications.providers import NOTIFIER_KEY, Notifier, load_provide
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
 from backend.pod.controller import BlobController, PodController, TrackPodController
+from backend.recipients.controller import RecipientController
 from backend.shipments.controller import ShipmentController
 from backend.sync.controller import SyncController
 from backend.system.controller import HealthController
@@ -52,6 +53,7 @@ CONTROLLERS = [
     TrackPodController,
     TrackingController,
     DriverTrackController,
+    RecipientController,
     LiveController,
     NotificationController,
 ]

@@ -43,6 +43,10 @@ TARGET_STATUS = {
     "cancelled": "cancelled",
     "redelivery": "at_hub",
 }
+# Instructions a recipient gives through the tracking link. They change where or when the parcel
+# goes, not where it is, so they move no status; given once the shipment is closed they are
+# anomalies (the tracking service refuses them, so only a race or a replay gets here).
+RECIPIENT_TYPES = frozenset({"rescheduled", "safe_drop", "redirected_to_pickup_point"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,8 @@ def _apply(state: ShipmentState, event: FoldEvent) -> str | None:
         state.status = "created"
         return None
     anomaly = "before_created" if current is None else None
+    if event.type in RECIPIENT_TYPES and current in (*TERMINAL, "cancelled"):
+        return f"{event.type}_after_{current}"
     if target is None:
         return anomaly
     if current in TERMINAL and event.type not in ("returned", "redelivery"):

@@ -1,0 +1,50 @@
+"""The tracking link's JSON API. No sign-in: the unguessable token is the credential, and an
+unknown token is a plain 404."""
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from backend.config import Settings
+from backend.db.session import DbSession
+from backend.recipients.schemas import Instruction, PickupPointList, TrackingView
+from backend.recipients.service import RecipientService
+
+Token = Annotated[str, Parameter(description="the shipment's tracking token")]
+
+
+class RecipientController(Controller):
+    path = "/v1/track"
+    tags = ["recipients"]
+    opt = {"exclude_from_auth": True}
+
+    @get("/{token:str}")
+    async def view(
+        self, token: FromPath[Token], db_session: DbSession, settings: NamedDependency[Settings]
+    ) -> TrackingView:
+        """Status and history in plain words, window or ETA, stops before yours, the driver's
+        position when close, the proof of delivery, the PIN when one is needed, and what you
+        may still change."""
+        return await RecipientService(db_session, settings).view(token)
+
+    @post("/{token:str}/instructions", status_code=201)
+    async def instruct(
+        self,
+        token: FromPath[Token],
+        data: JSONBody[Instruction],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> TrackingView:
+        """`{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
+        `{type: pickup_point, pickup_point_id}`; answers the updated tracking view. 409 once
+        delivered or once the driver is within a few stops."""
+        return await RecipientService(db_session, settings).instruct(token, data)
+
+    @get("/{token:str}/pickup-points")
+    async def pickup_points(
+        self, token: FromPath[Token], db_session: DbSession, settings: NamedDependency[Settings]
+    ) -> PickupPointList:
+        """The nearest pickup points that can take this parcel, nearest first."""
+        return await RecipientService(db_session, settings).pickup_points(token)
