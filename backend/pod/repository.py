@@ -9,6 +9,7 @@ from msgspec.json import decode as json_decode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.pod.models import Blob, Pod
 from backend.shipments.models import Shipment, ShipmentEvent
 
@@ -28,8 +29,8 @@ class PodRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        """The asyncpg connection inside this session's transaction (begun if need be)."""
+        return await raw_connection(self.session)
 
     # recording -------------------------------------------------------------------------------
 
