@@ -6,7 +6,7 @@ from uuid import UUID
 
 import asyncpg
 from msgspec.json import decode as json_decode
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.session import raw_connection
@@ -207,10 +207,10 @@ class PodRepository:
         ]
 
     async def unsealed_count(self, shipment_id: UUID) -> int:
-        query = select(ShipmentEvent.id).where(
+        query = select(func.count()).where(
             ShipmentEvent.shipment_id == shipment_id, ShipmentEvent.chain_seq.is_(None)
         )
-        return len((await self.session.scalars(query)).all())
+        return int(await self.session.scalar(query) or 0)
 
     async def blobs(self, hashes: Sequence[str]) -> Sequence[Blob]:
         query = select(Blob).where(Blob.sha256.in_(list(hashes))).order_by(Blob.sha256)

@@ -203,3 +203,19 @@ async def test_concurrent_writers_extend_one_unforked_chain(api, db) -> None:
     assert len(events) == 3 + 8
     assert [e["chain_seq"] for e in events] == list(range(1, 12))
     assert [e["chain_hash"] for e in events] == chain(events, GENESIS)
+
+
+async def test_events_stored_before_the_chain_are_sealed_by_the_next_write(api, db) -> None:
+    """Rows from before the migration have no link; the next write links them in order."""
+    job = await delivery(api)
+    await db.execute(
+        "UPDATE shipment_events SET chain_seq = NULL, chain_hash = NULL WHERE shipment_id = $1",
+        UUID(job.shipment_id),
+    )
+    bundle = (await api.get(f"/v1/shipments/{job.shipment_id}/evidence")).json()
+    assert (bundle["chain"]["length"], bundle["chain"]["unsealed_events"]) == (0, 3)
+    response = await api.patch(f"/v1/shipments/{job.shipment_id}", {"notes": "side door"})
+    assert response.status_code == 200
+    events = await stored_chain(db, job.shipment_id)
+    assert [e["type"] for e in events] == ["created", "assigned", "scan_loaded", "updated"]
+    assert [e["chain_hash"] for e in events] == chain(events, GENESIS)
