@@ -36,6 +36,7 @@ from backend.sync.controller import SyncController
 from backend.system.controller import HealthController
 from backend.tracking.controller import DriverTrackController, TrackingController
 from backend.tracking.jobs import TrackingJobs
+from backend.web.controller import TrackingPageController
 
 log = logging.getLogger("lastmile")
 
@@ -54,6 +55,7 @@ CONTROLLERS = [
     TrackingController,
     DriverTrackController,
     RecipientController,
+    TrackingPageController,
     LiveController,
     NotificationController,
 ]

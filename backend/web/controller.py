@@ -1,0 +1,92 @@
+"""`/t/{token}`: the recipient's tracking page. No sign-in: the token is the key.
+
+The page works without JavaScript: options are plain HTML forms posting back to the same
+address, answered with a redirect (303) so a reload never posts twice.
+"""
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from backend.config import Settings
+from backend.db.session import DbSession
+from backend.lib.errors import DomainError, NotFound
+from backend.recipients.schemas import Instruction
+from backend.recipients.service import RecipientService
+from backend.web.page import render
+
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+}
+NOTICE = {"1": "Thank you: we have your request and passed it to the driver."}
+
+
+class TrackingPageController(Controller):
+    path = "/t"
+    tags = ["recipients"]
+    include_in_schema = False
+    opt = {"exclude_from_auth": True}
+
+    @get("/{token:str}", media_type="text/html")
+    async def page(
+        self,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> Response[str]:
+        notice = NOTICE.get(request.query_params.get("done", ""))
+        return await _page(RecipientService(db_session, settings), token, notice=notice)
+
+    @post("/{token:str}", media_type="text/html")
+    async def instruct(
+        self,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> Response[str] | Redirect:
+        service = RecipientService(db_session, settings)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v}
+        try:
+            instruction = msgspec.convert(form, Instruction, strict=False)
+        except msgspec.ValidationError:
+            return await _page(service, token, error="Please fill in the form.", status=422)
+        try:
+            await service.instruct(token, instruction)
+        except DomainError as exc:  # an unknown token renders the page's own 404
+            return await _page(service, token, error=exc.detail, status=exc.status)
+        return Redirect(f"/t/{token}?done=1", status_code=303)
+
+
+async def _page(
+    service: RecipientService,
+    token: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response[str]:
+    try:
+        view = await service.view(token)
+    except NotFound:
+        return Response(_NOT_FOUND, status_code=404, media_type="text/html", headers=HEADERS)
+    points = (await service.pickup_points(token)).items
+    html = render(view, token, points, notice=notice, error=error)
+    return Response(html, status_code=status, media_type="text/html", headers=HEADERS)
+
+
+_NOT_FOUND = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width,initial-scale=1">'
+    "<title>Not found</title></head><body><main><h1>We cannot find this parcel</h1>"
+    "<p>Check the link in your message.</p></main></body></html>"
+)
