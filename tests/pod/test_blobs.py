@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.config import Settings, SettingsError
 from backend.pod.storage import LocalBlobStore
 from tests.pod.conftest import BLOB_LIMIT
 from tests.pod.support import blob_bytes, delivery, sha, upload
@@ -134,3 +135,11 @@ async def test_a_blob_no_delivery_names_is_staff_only(api, db) -> None:
 async def test_partners_cannot_upload(api, db) -> None:
     partner = await api.user("partner")
     assert (await upload(partner, blob_bytes())).status_code == 403
+
+
+def test_defaults_and_s3_settings_are_checked_at_start() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.blob_max_bytes, defaults.pod_geofence_m) == (10 * 1024 * 1024, 150.0)
+    assert defaults.blob_backend == "local"
+    with pytest.raises(SettingsError, match="LASTMILE_S3_ENDPOINT_URL"):
+        Settings.from_env({"LASTMILE_BLOB_BACKEND": "s3"})
