@@ -10,11 +10,10 @@ from backend.db.session import unit_of_work
 from backend.live.controller import visible_to
 from backend.live.messages import LiveMessage, announce, encode_batches
 from backend.live.service import LiveService
+from backend.live.stream import ShipmentStream
 from backend.shipments.service import ShipmentService
 from tests.conftest import make_settings
 from tests.live.support import delivery_round, next_message
-
-pytestmark = pytest.mark.asyncio
 
 
 async def _cancel(live, shipment_id) -> None:
@@ -126,3 +125,25 @@ async def test_postgres_backend_delivers_after_commit_over_notify(api, pg_live) 
         message = await asyncio.wait_for(next_message(feed), 10)
     assert message.shipment_id == shipment_id
     assert message.data["status"] == "cancelled"
+
+
+async def test_a_stream_fills_a_gap_from_the_database_and_drops_repeats(api, live) -> None:
+    round_ = await delivery_round(api)
+    shipment_id = UUID(round_.shipments[0]["id"])
+    await round_.load()  # seq 1
+    await round_.fail()  # seq 2
+    await round_.load()  # seq 3
+    async with unit_of_work(live.sessionmaker) as session:
+        stored = await LiveService(session).replay(shipment_id, None)
+    by_seq = {m.seq: m for m in stored}
+    stream = ShipmentStream(live.runtime.hub, live.sessionmaker, shipment_id, last_seq=0)
+    events = stream.events([])
+    assert (await anext(events)).retry is not None
+    # Another process published seq 3 before seq 1 and 2 reached this one.
+    live.runtime.hub.dispatch(next(encode_batches([by_seq[3]])))
+    live.runtime.hub.dispatch(next(encode_batches([by_seq[2], by_seq[1]])))
+    live.runtime.hub.end_all()
+    sent = [event async for event in events]
+    assert [e.id for e in sent] == ["1", "2", "3"]
+    assert [e.event for e in sent] == ["shipment.status"] * 3
+    assert shipment_id not in live.runtime.hub.shipments  # the stream let go of the hub

@@ -14,8 +14,6 @@ from tests.conftest import make_settings
 from tests.live.servers import SseReader, api_worker, ws_message, ws_url
 from tests.live.support import delivery_round
 
-pytestmark = pytest.mark.asyncio
-
 
 def token_of(api) -> str:
     return api.headers["Authorization"].split()[1]
