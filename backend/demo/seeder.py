@@ -92,7 +92,7 @@ async def seed_demo(settings: Settings, *, today: dt.date | None = None) -> Seed
     engine = make_engine(settings)
     try:
         async with unit_of_work(make_sessionmaker(engine)) as session:
-            return await DemoSeeder(session, day).run()
+            return await DemoSeeder(session, day, pin_secret=settings.secret_key).run()
     finally:
         await engine.dispose()
 
@@ -107,9 +107,10 @@ def demo_logins() -> list[Login]:
 
 
 class DemoSeeder:
-    def __init__(self, session: AsyncSession, day: dt.date) -> None:
+    def __init__(self, session: AsyncSession, day: dt.date, *, pin_secret: str) -> None:
         self.session = session
         self.day = day
+        self.pin_secret = pin_secret  # delivery PINs derive from the server secret
         self.network = NetworkService(session)
 
     async def run(self) -> SeedResult:
@@ -172,9 +173,9 @@ class DemoSeeder:
         drivers = await self._drivers(hub_id)
         plans = plan_day(self.day, len(drivers))
         flat = [item for route in plans for item in route]
-        created, errors = await ShipmentService(self.session).create_many(
-            [item.to_create(hub_id) for item in flat], actor_id
-        )
+        created, errors = await ShipmentService(
+            self.session, pin_secret=self.pin_secret
+        ).create_many([item.to_create(hub_id) for item in flat], actor_id)
         if errors:
             raise DemoError(f"demo shipments refused: {errors[0].detail}")
         ids = {item.index: item.id for item in created}
