@@ -68,7 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: LASTMILE_HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default: LASTMILE_PORT)")
     serve.add_argument("--workers", type=int, help="API processes (default: LASTMILE_WORKERS)")
-    command("worker", _worker, "run the outbox worker alone (any number may run)")
+    command(
+        "worker",
+        _worker,
+        "run the outbox worker and the tracking jobs alone (any number may run)",
+    )
     command("migrate", _migrate, "bring the database schema up to date (alembic upgrade head)")
     command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
     verify = command(
@@ -136,18 +140,19 @@ async def _run_worker(settings: Settings) -> None:
     from backend.db.session import make_engine, make_sessionmaker
     from backend.outbox.handlers import HANDLERS
     from backend.outbox.worker import OutboxWorker
+    from backend.tracking.jobs import TrackingJobs
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     engine = make_engine(settings)
-    worker = OutboxWorker(
-        make_sessionmaker(engine), HANDLERS, poll_seconds=settings.worker_poll_seconds
-    )
+    sessionmaker = make_sessionmaker(engine)
+    worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
+    jobs = TrackingJobs(sessionmaker, settings)  # partitions, stale drivers, ETAs
     log.info("outbox worker started", extra={"fields": {"topics": sorted(HANDLERS)}})
     try:
-        await worker.run_forever(stop)
+        await asyncio.gather(worker.run_forever(stop), jobs.run_forever(stop))
     finally:
         await engine.dispose()
     log.info("outbox worker stopped")
