@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 
+from backend.bench.live import run_live
+from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
 from backend.bench.server import with_database
 from backend.bench.sync import SyncBench, run_sync
 
@@ -52,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="do not ANALYZE after seeding (leave statistics to autovacuum)",
     )
     add("--output", help="also write the table to this file")
+    add_live_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -64,6 +67,9 @@ def database_url(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "live":
+        bench_live = live_bench(args, database_url(args))
+        return run_and_print(lambda say: run_live(bench_live, say), args.output)
     bench = SyncBench(
         database_url=database_url(args),
         drivers=args.drivers,
