@@ -1,6 +1,7 @@
 """Status changes on the live feeds: kept per shipment, published only after a commit."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from backend.auth.tokens import read_token
 from backend.db.session import unit_of_work
 from backend.live.controller import visible_to
-from backend.live.messages import LiveMessage, announce, encode_batches
+from backend.live.messages import LiveMessage, announce, announce_positions, encode_batches
 from backend.live.service import LiveService
 from backend.live.stream import ShipmentStream
 from backend.shipments.service import ShipmentService
@@ -147,3 +148,24 @@ async def test_a_stream_fills_a_gap_from_the_database_and_drops_repeats(api, liv
     assert [e.id for e in sent] == ["1", "2", "3"]
     assert [e.event for e in sent] == ["shipment.status"] * 3
     assert shipment_id not in live.runtime.hub.shipments  # the stream let go of the hub
+
+
+async def test_positions_are_throttled_per_driver_and_only_the_newest_is_sent(live) -> None:
+    driver, other = UUID(int=1), UUID(int=2)
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    live.runtime.throttle.interval = 3600  # one position per driver for the whole test
+    with live.runtime.hub.feed(lambda m: m.type == "driver.position") as feed:
+        async with unit_of_work(live.sessionmaker) as session:
+            announce_positions(
+                session,
+                [(driver, 13.41, 52.51, t0 + timedelta(seconds=5)), (driver, 13.40, 52.50, t0)],
+            )
+        async with unit_of_work(live.sessionmaker) as session:
+            announce_positions(
+                session, [(driver, 13.5, 52.6, t0 + timedelta(minutes=1)), (other, 13.3, 52.4, t0)]
+            )
+        first = await next_message(feed)
+        second = await next_message(feed)
+    assert (first.driver_id, first.data["lon"], first.data["lat"]) == (driver, 13.41, 52.51)
+    assert second.driver_id == other  # the driver's second position fell inside the interval
+    assert feed.queue.empty()
