@@ -25,9 +25,15 @@ NOTIFIER_KEY = "notifications.notifier"
 class OutgoingMessage:
     shipment_id: UUID
     kind: str
+    attempt: int
     channel: Channel
     to: str
     body: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every retry of this message: hand it to gateways that deduplicate."""
+        return f"{self.shipment_id}:{self.kind}:{self.attempt}"
 
 
 class NotificationProvider(Protocol):

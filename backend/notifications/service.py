@@ -109,7 +109,7 @@ class NotificationService:
             return "duplicate"
         if channel == "none":
             return "undeliverable"
-        message = OutgoingMessage(shipment["id"], kind, channel, to, body)
+        message = OutgoingMessage(shipment["id"], kind, payload["attempt"], channel, to, body)
         reference = await notifier.provider.send(message)
         await self.repo.mark_sent(notification_id, reference, utcnow())
         return "sent"

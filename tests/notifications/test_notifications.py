@@ -186,7 +186,9 @@ async def test_a_failing_provider_is_retried_and_sends_once(api, app, db) -> Non
         await engine.dispose()
     [sent] = await listed(api, round_.shipments[0]["id"])
     assert (sent["provider"], sent["provider_ref"]) == ("flaky-sms", "gw-1")
-    assert [m.kind for m in gateway.sent] == ["on_the_way"]
+    assert [m.idempotency_key for m in gateway.sent] == [
+        f"{round_.shipments[0]['id']}:on_the_way:1"
+    ]
 
 
 async def test_a_recipient_without_contact_is_recorded_undeliverable(api, worker) -> None:
