@@ -138,6 +138,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _run_worker(settings: Settings) -> None:
     from backend.db.session import make_engine, make_sessionmaker
+    from backend.live.hub import LiveRuntime
+    from backend.notifications.providers import NOTIFIER_KEY, notifier_from
     from backend.outbox.handlers import HANDLERS
     from backend.outbox.worker import OutboxWorker
     from backend.tracking.jobs import TrackingJobs
@@ -147,12 +149,16 @@ async def _run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     engine = make_engine(settings)
-    sessionmaker = make_sessionmaker(engine)
+    # Handlers publish to the live feeds (after commit) and send through the configured provider.
+    live = LiveRuntime(settings)
+    info = live.session_info | {NOTIFIER_KEY: notifier_from(settings)}
+    sessionmaker = make_sessionmaker(engine, info=info)
     worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
     jobs = TrackingJobs(sessionmaker, settings)  # partitions, stale drivers, ETAs
     log.info("outbox worker started", extra={"fields": {"topics": sorted(HANDLERS)}})
     try:
-        await asyncio.gather(worker.run_forever(stop), jobs.run_forever(stop))
+        async with live.running(listen=False):
+            await asyncio.gather(worker.run_forever(stop), jobs.run_forever(stop))
     finally:
         await engine.dispose()
     log.info("outbox worker stopped")

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.config import Settings
 from backend.lib.ids import uuid7
 
 Channel = Literal["sms", "email"]
@@ -78,3 +79,7 @@ class Notifier:
 
 def notifier_for(session: AsyncSession) -> Notifier:
     return session.info.get(NOTIFIER_KEY) or Notifier(RecordingProvider())
+
+
+def notifier_from(settings: Settings) -> Notifier:
+    return Notifier(load_provider(settings.notifications_provider), settings.public_url)
