@@ -187,6 +187,9 @@ class RouteService:
         route_id = (await self.repo.stops_elsewhere([shipment_id], None)).get(shipment_id)
         if route_id is None:
             return None
+        # Lock the route before reading its stops, as every route writer does (route, then
+        # shipments): a stop a dispatcher adds meanwhile is then seen, not dropped.
+        await self.repo.route(route_id, for_update=True)
         staying = [
             StopIn(shipment_id=row.shipment_id)
             for row in await self.repo.active_stops([route_id])

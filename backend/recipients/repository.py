@@ -53,9 +53,8 @@ class RecipientRepository:
         connection = await self.session.connection()
         return (await connection.get_raw_connection()).driver_connection
 
-    async def shipment(self, token: str, *, lock: bool = False) -> asyncpg.Record | None:
-        query = _SHIPMENT + (" FOR UPDATE OF s" if lock else "")
-        return await (await self.raw()).fetchrow(query, token)
+    async def shipment(self, token: str) -> asyncpg.Record | None:
+        return await (await self.raw()).fetchrow(_SHIPMENT, token)
 
     async def on_route(self, shipment_id: UUID, pending: Sequence[str]) -> asyncpg.Record | None:
         return await (await self.raw()).fetchrow(_ON_ROUTE, shipment_id, list(pending))

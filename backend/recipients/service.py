@@ -81,7 +81,7 @@ class RecipientService:
     # instructions ----------------------------------------------------------------------------
 
     async def instruct(self, token: str, instruction: Instruction) -> TrackingView:
-        shipment = await self._shipment(token, lock=True)
+        shipment = await self._shipment(token)
         kind = _kind(instruction)
         route = await self.repo.on_route(shipment["id"], REMAINING_STATUSES)
         refusal = self._refusal(kind, shipment, route)
@@ -92,13 +92,17 @@ class RecipientService:
         if _latest_instruction(events) == (EVENT_OF[kind], data):
             return await self._view(shipment)  # the same instruction again changes nothing
         shipment_id: UUID = shipment["id"]
+        # Locks in the order every route writer takes them (route, then shipment), so a
+        # dispatcher editing the same route at the same moment cannot deadlock with us. The
+        # checks above ran unlocked: a delivery racing in between is caught by the fold, which
+        # flags an instruction after a closed state as an anomaly.
+        if kind != "safe_drop":
+            await RouteService(self.session).withdraw(shipment_id)
         await ShipmentService(self.session).record(
             [shipment_id], EVENT_OF[kind], actor_id=None, data=data, source="recipient"
         )
         if kind == "safe_drop":
             await ManifestChangeLog(self.session).shipments_changed([shipment_id])
-        else:
-            await RouteService(self.session).withdraw(shipment_id)
         await OutboxService(self.session).announce(
             INSTRUCTION_ACCEPTED, [{"shipment_id": str(shipment_id), "type": kind}]
         )
@@ -168,8 +172,8 @@ class RecipientService:
 
     # internals -------------------------------------------------------------------------------
 
-    async def _shipment(self, token: str, *, lock: bool = False) -> asyncpg.Record:
-        shipment = await self.repo.shipment(token, lock=lock) if len(token) <= 64 else None
+    async def _shipment(self, token: str) -> asyncpg.Record:
+        shipment = await self.repo.shipment(token) if len(token) <= 64 else None
         if shipment is None:
             raise NotFound("No shipment for this tracking link")
         return shipment
