@@ -1,5 +1,6 @@
 """Ping ingest: storage, ordering, replays, limits and who may send."""
 
+import random
 import uuid
 
 from tests.factories import Api
@@ -116,3 +117,26 @@ async def test_location_events_in_a_push_batch_become_positions(api: Api, db) ->
     assert feature["properties"]["accuracy_m"] == 7
     assert feature["properties"]["speed_mps"] == 4.0
     assert feature["properties"]["at"].startswith(at(handheld.t0)[:19])
+
+
+async def test_any_arrival_order_and_split_ends_at_the_newest_fix(api: Api, db) -> None:
+    """Shuffled, split into random batches, partly replayed: the latest position is always the
+    newest fix and the history holds each fix once."""
+    hub = await api.hub()
+    for seed in range(5):
+        rng = random.Random(seed)
+        driver = await api.driver(hub["id"])
+        handheld = await api.as_driver(driver)
+        pings = [ping(600 - 10 * n, 13.40 + n / 1000, 52.50) for n in range(30)]
+        arrival = pings + rng.sample(pings, 5)  # some arrive twice
+        rng.shuffle(arrival)
+        while arrival:
+            size = rng.randint(1, 8)
+            await send(handheld, arrival[:size])
+            arrival = arrival[size:]
+        feature = await feature_of(api, driver["id"])
+        assert feature["geometry"]["coordinates"] == [pings[-1]["lon"], pings[-1]["lat"]]
+        stored = await db.fetchval(
+            "SELECT count(*) FROM positions WHERE driver_id = $1", uuid.UUID(driver["id"])
+        )
+        assert stored == 30
