@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import resource
 import time
 import uuid
 from collections.abc import Callable
@@ -330,7 +331,16 @@ async def ingest_pings(server: Server, seeded: Seeded, bench: LiveBench) -> Ping
 # the run ----------------------------------------------------------------------------------------
 
 
+def allow_open_files(needed: int) -> None:
+    """Raise this process's soft limit on open files (inherited by the server and clients)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = hard if hard == resource.RLIM_INFINITY else min(hard, max(needed, soft))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 async def run_live(bench: LiveBench, say: Callable[[str], None] = print) -> str:
+    allow_open_files(bench.subscribers + 512)
     say("[live] fresh database, migrations")
     await fresh_database(bench.database_url)
     with running_server(bench.database_url, bench.workers, bench.pool_size) as server:
@@ -349,7 +359,10 @@ async def run_live(bench: LiveBench, say: Callable[[str], None] = print) -> str:
 def render(bench: LiveBench, fan: FanOut, pings: Pings) -> str:
     box = machine()
     mark = " (quick)" if bench.quick else ""
-    mode = "QUICK MODE: smaller than the targets describe" if bench.quick else "full run"
+    if bench.quick:
+        mode = "QUICK MODE: smaller than the targets describe"
+    else:
+        mode = "full run" if bench == LiveBench(bench.database_url) else "custom run"
     header = (
         f"Lastmile live bench, {mode}; {box['date']}: {box['cpus']} CPUs, {box['memory']}; "
         f"{bench.workers} API worker(s), PostgreSQL channels backend\n"
