@@ -100,6 +100,7 @@ class EtaService:
                     announced = eta
                 saved.append((row["stop_id"], eta, announced))
         await self.repo.save_etas(saved, now)
+        await self.repo.clear_done_etas(now.astimezone(UTC).date(), REMAINING_STATUSES, now)
         if announcements:
             await OutboxService(self.session).announce(ETA_CHANGED, announcements)
         return len(saved)

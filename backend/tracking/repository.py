@@ -86,6 +86,15 @@ WHERE stops.id = v.id
 """
 
 
+# Stops of routes on the road whose shipment is done no longer have an arrival ahead.
+_CLEAR_DONE = f"""
+UPDATE stops st SET eta = NULL, eta_computed_at = $3
+FROM routes r, shipments s
+WHERE r.id = st.route_id AND s.id = st.shipment_id AND st.eta IS NOT NULL
+  AND {ACTIVE_ROUTE.format(day="$1")} AND NOT s.status = ANY($2::text[])
+"""
+
+
 class TrackingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -139,3 +148,8 @@ class TrackingRepository:
         if rows:
             ids, etas, announced = (list(column) for column in zip(*rows, strict=True))
             await (await self.raw()).execute(_SAVE_ETAS, ids, etas, announced, computed_at)
+
+    async def clear_done_etas(
+        self, today: date, remaining: Sequence[str], computed_at: datetime
+    ) -> None:
+        await (await self.raw()).execute(_CLEAR_DONE, today, list(remaining), computed_at)

@@ -108,12 +108,15 @@ async def test_etas_are_computed_stored_exposed_and_announced(
 
 
 async def test_delivered_stops_drop_out_of_the_estimate(api: Api, jobs: TrackingJobs, db) -> None:
-    _, handheld, _, shipments = await _road(api)
+    _, handheld, route, shipments = await _road(api)
+    await send(handheld, [ping(5, 13.40, 52.50)])
+    assert await jobs.refresh_etas() == 3
     await db.execute(
         "UPDATE shipments SET status = 'delivered' WHERE id = $1", uuid.UUID(shipments[0]["id"])
     )
-    await send(handheld, [ping(5, 13.40, 52.50)])
     assert await jobs.refresh_etas() == 2
+    stops = (await api.get(f"/v1/routes/{route['id']}")).json()["stops"]
+    assert [stop["eta"] is None for stop in stops] == [True, False, False]
 
 
 async def test_routes_not_on_the_road_get_no_eta(api: Api, jobs: TrackingJobs) -> None:
