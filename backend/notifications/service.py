@@ -27,7 +27,7 @@ KIND_FOR_STATUS = {
 # (None: whatever the status.) An "on the way" found after the delivery is dropped, not sent.
 RELEVANT_WHILE: dict[str, frozenset[str] | None] = {
     "on_the_way": frozenset({"out_for_delivery"}),
-    "eta_window": frozenset({"out_for_delivery"}),
+    "eta_window": frozenset({"created", "at_hub", "out_for_delivery"}),
     "rerouted": frozenset({"created", "at_hub", "out_for_delivery", "attempt_failed"}),
     "delivered": frozenset({"delivered"}),
     "failed": None,

@@ -136,8 +136,8 @@ async def test_eta_change_sends_one_window_message_and_reaches_the_live_feed(api
                 [
                     {"shipment_id": shipment_id, "eta": eta, "previous_eta": previous}
                     for eta, previous in (
-                        ("2026-12-01T14:30:00+00:00", None),
-                        ("2026-12-01T15:10:00+00:00", "2026-12-01T14:30:00+00:00"),
+                        ("2026-12-01T14:30:00Z", None),  # as tracking writes them
+                        ("2026-12-01T15:10:00Z", "2026-12-01T14:30:00Z"),
                     )
                 ],
             )
@@ -147,9 +147,9 @@ async def test_eta_change_sends_one_window_message_and_reaches_the_live_feed(api
     assert (first.type, first.seq, first.data["eta"]) == (
         "shipment.eta",
         2,
-        "2026-12-01T14:30:00+00:00",
+        "2026-12-01T14:30:00Z",
     )
-    assert (second.seq, second.data["previous_eta"]) == (3, "2026-12-01T14:30:00+00:00")
+    assert (second.seq, second.data["previous_eta"]) == (3, "2026-12-01T14:30:00Z")
     windows = [n for n in await listed(api, shipment_id) if n["kind"] == "eta_window"]
     assert len(windows) == 1
     assert "between 14:15 and 14:45 UTC" in windows[0]["body"]
