@@ -35,6 +35,7 @@ class PostgresChannelsBackend(ChannelsBackend):
         self._queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._pending: list[tuple[str, str]] = []
         self._wakeup = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one statement at a time on the publishing connection
         self._listener: asyncpg.Connection | None = None
         self._publisher: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -43,6 +44,7 @@ class PostgresChannelsBackend(ChannelsBackend):
     async def on_startup(self) -> None:
         self._queue = asyncio.Queue()
         self._wakeup = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._listener = await self._listen()
         self._publisher = await asyncpg.connect(self._dsn)
         self._tasks = [asyncio.create_task(self._flush_forever())]
@@ -122,9 +124,12 @@ class PostgresChannelsBackend(ChannelsBackend):
             await self._flush()
 
     async def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
+        async with self._flushing:
+            batch, self._pending = self._pending, []
+            if batch:
+                await self._send(batch)
+
+    async def _send(self, batch: list[tuple[str, str]]) -> None:
         channels, payloads = [c for c, _ in batch], [p for _, p in batch]
         for attempt in range(2):
             try:
@@ -137,7 +142,9 @@ class PostgresChannelsBackend(ChannelsBackend):
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("live feed publish failed (try %d): %s", attempt + 1, exc)
-                self._publisher = None
+                stale, self._publisher = self._publisher, None
+                if stale is not None:
+                    stale.terminate()
         log.error("live feed: %d messages could not be published", len(batch))
 
     async def _ensure_publisher(self) -> None:

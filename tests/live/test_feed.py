@@ -169,3 +169,19 @@ async def test_positions_are_throttled_per_driver_and_only_the_newest_is_sent(li
     assert (first.driver_id, first.data["lon"], first.data["lat"]) == (driver, 13.41, 52.51)
     assert second.driver_id == other  # the driver's second position fell inside the interval
     assert feed.queue.empty()
+
+
+async def test_a_lost_listener_ends_subscriptions_and_the_feed_recovers(api, pg_live, db) -> None:
+    hub = await api.hub()
+    shipment_id = UUID((await api.shipment(hub["id"]))["id"])
+    backend = pg_live.runtime.publisher.plugin._backend
+    listener_pid = backend._listener.get_server_pid()
+    with pg_live.runtime.hub.feed(lambda _: True) as feed:
+        await db.execute("SELECT pg_terminate_backend($1)", listener_pid)
+        # Messages may have been missed: the subscriber is told to start over.
+        assert await asyncio.wait_for(feed.next(), 30) is None
+    assert backend._listener.get_server_pid() != listener_pid
+    with pg_live.runtime.hub.feed(lambda _: True) as feed:
+        await _cancel(pg_live, shipment_id)
+        message = await next_message(feed)
+    assert (message.shipment_id, message.data["status"]) == (shipment_id, "cancelled")
