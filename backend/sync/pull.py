@@ -50,7 +50,11 @@ _SHIPMENTS = f"""
             'start', {_UTC.format("s.window_start")}, 'end', {_UTC.format("s.window_end")}) END,
         'service_level', s.service_level, 'requirements', s.requirements, 'notes', s.notes,
         'barcodes', (SELECT coalesce(json_agg(p.barcode ORDER BY p.barcode), '[]')
-                     FROM parcels p WHERE p.shipment_id = s.id)
+                     FROM parcels p WHERE p.shipment_id = s.id),
+        'recipient_instruction', (
+            SELECT json_build_object('type', e.type, 'data', e.data)
+            FROM shipment_events e WHERE e.shipment_id = s.id AND e.source = 'recipient'
+            ORDER BY e.effective_at DESC, e.id DESC LIMIT 1)
     )::text AS data
     FROM shipments s JOIN stops st ON st.shipment_id = s.id AND st.active
     JOIN routes r ON r.id = st.route_id

@@ -107,6 +107,9 @@ async def test_safe_drop_stays_on_the_route_and_the_driver_refreshes_the_shipmen
     assert response.json()["stops_before"] == 4
     page = await s.handheld.pull()
     assert [(c["entity"], c["id"]) for c in page["changes"]] == [("shipment", s.shipments[4]["id"])]
+    instruction = page["changes"][0]["data"]["recipient_instruction"]
+    assert instruction["type"] == "safe_drop"
+    assert instruction["data"]["location_note"] == body["location_note"]  # the driver reads it
     assert await _outbox(db, "shipment.instruction_accepted") == [
         {"shipment_id": s.shipments[4]["id"], "type": "safe_drop"}
     ]
