@@ -133,6 +133,10 @@ class PushService:
             if item.custody_conflict:
                 item.anomalies.append("custody_conflict")
 
+        # Routes before shipments (the inserts below key-share-lock them): dispatch edits lock a
+        # route before its shipments, and the same order on both sides cannot deadlock.
+        route_ids = sorted({p.route_id for p in accepted if p.route_id})
+        started = await self.repo.start_routes(route_ids, now) if route_ids else []
         new_ids = await self.repo.insert_events(
             [_event_row(item, driver_id, request, now) for item in accepted]
         )
@@ -140,7 +144,7 @@ class PushService:
             [p for p in accepted if p.event.event_id not in new_ids], results, reject
         )
         fresh = [p for p in accepted if p.event.event_id in new_ids]
-        statuses = await self._apply(driver_id, request.device_id, fresh, now)
+        statuses = await self._apply(driver_id, request.device_id, fresh, started)
         await TrackingService(self.session).record_fixes(
             driver_id, request.device_id, _fixes(fresh)
         )
@@ -261,10 +265,10 @@ class PushService:
                 reject(item.index, item.raw, "conflicting_duplicate")
 
     async def _apply(
-        self, driver_id: UUID, device_id: str, fresh: list[Pending], now: datetime
+        self, driver_id: UUID, device_id: str, fresh: list[Pending], started: list[UUID]
     ) -> dict[UUID, str]:
-        """Fold what changed, record proofs of delivery, start routes, open incidents, tell
-        affected drivers."""
+        """Fold what changed, record proofs of delivery, open incidents, tell affected drivers
+        (of changed shipments and of the routes this push started)."""
         shipments = ShipmentService(self.session)
         touched = sorted({p.shipment_id for p in fresh if p.shipment_id})
         folds = await shipments.refold(touched) if touched else {}
@@ -275,9 +279,6 @@ class PushService:
         moved = [sid for sid, (before, after) in folds.items() if before != after]
         if moved:
             await changes.shipments_changed(moved)
-        started = await self.repo.start_routes(
-            sorted({p.route_id for p in fresh if p.route_id}), now
-        )
         if started:
             await changes.record(driver_id, [("route", route_id, "upsert") for route_id in started])
         conflicts = [p for p in fresh if p.custody_conflict]
