@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncGenerator, Iterable
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ import asyncpg
 from litestar.channels import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from backend.config import Settings
 
@@ -152,15 +155,39 @@ class PostgresChannelsBackend(ChannelsBackend):
             self._publisher = await asyncpg.connect(self._dsn)
 
 
+class RedisPubSubBackend(RedisChannelsPubSubBackend):
+    """Litestar's Redis pub/sub backend, surviving a dropped connection: redis-py reconnects and
+    re-subscribes on the next read; subscribers are told with RESET that they may have missed
+    messages, as with PostgreSQL."""
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, bytes], None]:
+        while True:
+            try:
+                async for channel, data in super().stream_events():
+                    yield channel, data
+            except (RedisError, OSError) as exc:
+                log.warning("live feed Redis connection lost (%s); resubscribing", exc)
+                await asyncio.sleep(RECONNECT_DELAYS[1])
+                for channel in list(self._pub_sub.channels):
+                    yield channel.decode(), RESET
+
+
+def channel_name(settings: Settings) -> str:
+    """LISTEN/NOTIFY channels are per database already; one Redis may serve several databases
+    (the demo, the tests, the bench), so there the database is part of the name."""
+    if settings.channels_backend == "redis":
+        return f"lastmile.{_database(settings)}.live"
+    return "live"
+
+
+def _database(settings: Settings) -> str:
+    return urlsplit(settings.plain_database_url).path.lstrip("/")
+
+
 def make_backend(settings: Settings) -> ChannelsBackend:
     if settings.channels_backend == "memory":
         return MemoryChannelsBackend()
     if settings.channels_backend == "redis":
-        from redis.asyncio import Redis
-
-        # One prefix per database, so the demo, tests and benches sharing a Redis never mix.
-        database = urlsplit(settings.plain_database_url).path.lstrip("/")
-        return RedisChannelsPubSubBackend(
-            redis=Redis.from_url(settings.redis_url), key_prefix=f"lastmile:{database}"
-        )
+        redis = Redis.from_url(settings.redis_url, client_name=f"lastmile-live-{os.getpid()}")
+        return RedisPubSubBackend(redis=redis, key_prefix=f"lastmile:{_database(settings)}")
     return PostgresChannelsBackend(settings.plain_database_url)

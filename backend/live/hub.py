@@ -19,9 +19,8 @@ from litestar.channels import ChannelsPlugin
 
 from backend.config import Settings
 from backend.lib.clock import utcnow
-from backend.live.backends import RESET, make_backend
+from backend.live.backends import RESET, channel_name, make_backend
 from backend.live.messages import (
-    CHANNEL,
     PUBLISHER_KEY,
     THROTTLE_KEY,
     LiveMessage,
@@ -119,7 +118,8 @@ class LivePublisher:
     """Called after a commit: stamps the messages and hands them to the channels plugin, whose
     backend sends them outside any transaction. Never blocks the request."""
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
         self.plugin: ChannelsPlugin | None = None
 
     def publish(self, messages: Sequence[LiveMessage]) -> None:
@@ -130,7 +130,7 @@ class LivePublisher:
         for message in messages:
             message.at = now
         for payload in encode_batches(messages):
-            self.plugin.publish(payload, CHANNEL)
+            self.plugin.publish(payload, self.channel)
 
 
 class LiveRuntime:
@@ -139,7 +139,8 @@ class LiveRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.hub = LiveHub()
-        self.publisher = LivePublisher()
+        self.channel = channel_name(settings)
+        self.publisher = LivePublisher(self.channel)
         self.throttle = PositionThrottle(settings.live_position_interval_seconds)
 
     @property
@@ -153,14 +154,14 @@ class LiveRuntime:
         If the backend cannot be reached the process still serves, without live feeds: as with
         the database, readiness is reported by /readyz and the next start retries.
         """
-        plugin = ChannelsPlugin(backend=make_backend(self.settings), channels=[CHANNEL])
+        plugin = ChannelsPlugin(backend=make_backend(self.settings), channels=[self.channel])
         try:
             await plugin.__aenter__()
         except Exception as exc:
             log.error("live feeds disabled: the channels backend is not reachable: %s", exc)
             yield self
             return
-        subscriber = await plugin.subscribe(CHANNEL) if listen else None
+        subscriber = await plugin.subscribe(self.channel) if listen else None
         task = asyncio.create_task(self._route(subscriber)) if subscriber else None
         self.publisher.plugin = plugin
         try:

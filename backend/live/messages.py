@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.session import after_commit
 
-CHANNEL = "live"
 PUBLISHER_KEY = "live.publisher"
 PENDING_KEY = "live.pending"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; stay clearly below.

@@ -1,3 +1,4 @@
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ class Live:
     engine: AsyncEngine
 
 
-async def _live(backend: str) -> AsyncIterator[Live]:
+async def live_runtime(backend: str) -> AsyncIterator[Live]:
     settings = make_settings(channels_backend=backend)
     runtime = LiveRuntime(settings)
     engine = make_engine(settings)
@@ -32,12 +33,21 @@ async def _live(backend: str) -> AsyncIterator[Live]:
 @pytest.fixture
 async def live(app) -> AsyncIterator[Live]:
     """Memory backend: publisher and subscribers in this process."""
-    async for value in _live("memory"):
+    async for value in live_runtime("memory"):
         yield value
 
 
 @pytest.fixture
 async def pg_live(app) -> AsyncIterator[Live]:
     """PostgreSQL LISTEN/NOTIFY backend."""
-    async for value in _live("postgres"):
+    async for value in live_runtime("postgres"):
         yield value
+
+
+def redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

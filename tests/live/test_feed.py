@@ -1,10 +1,13 @@
 """Status changes on the live feeds: kept per shipment, published only after a commit."""
 
 import asyncio
+import os
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
+from redis.asyncio import Redis
 
 from backend.auth.tokens import read_token
 from backend.db.session import unit_of_work
@@ -14,6 +17,7 @@ from backend.live.service import LiveService
 from backend.live.stream import ShipmentStream
 from backend.shipments.service import ShipmentService
 from tests.conftest import make_settings
+from tests.live.conftest import Live, live_runtime, redis_reachable
 from tests.live.support import delivery_round, next_message
 
 
@@ -184,4 +188,35 @@ async def test_a_lost_listener_ends_subscriptions_and_the_feed_recovers(api, pg_
     with pg_live.runtime.hub.feed(lambda _: True) as feed:
         await _cancel(pg_live, shipment_id)
         message = await next_message(feed)
+    assert (message.shipment_id, message.data["status"]) == (shipment_id, "cancelled")
+
+
+@pytest.fixture
+async def redis_live(app) -> AsyncIterator[Live]:
+    if not redis_reachable():
+        pytest.skip("no Redis server answers on 127.0.0.1:6379")
+    async for value in live_runtime("redis"):
+        yield value
+
+
+async def test_a_lost_redis_connection_ends_subscriptions_and_the_feed_recovers(
+    api, redis_live
+) -> None:
+    hub = await api.hub()
+    shipment_id = UUID((await api.shipment(hub["id"]))["id"])
+    admin = Redis.from_url(make_settings().redis_url)
+    try:
+        with redis_live.runtime.hub.feed(lambda _: True) as feed:
+            name = f"lastmile-live-{os.getpid()}"
+            clients = await admin.client_list(_type="pubsub")
+            for client in clients:
+                if client["name"] == name:
+                    await admin.client_kill_filter(_id=client["id"])
+            assert any(c["name"] == name for c in clients)
+            assert await asyncio.wait_for(feed.next(), 30) is None
+        with redis_live.runtime.hub.feed(lambda _: True) as feed:
+            await _cancel(redis_live, shipment_id)
+            message = await next_message(feed)
+    finally:
+        await admin.aclose()
     assert (message.shipment_id, message.data["status"]) == (shipment_id, "cancelled")

@@ -1,7 +1,5 @@
 """WebSocket and SSE delivery through real API worker processes, across processes."""
 
-import socket
-
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -11,6 +9,7 @@ from backend.auth.tokens import read_token
 from backend.db.session import unit_of_work
 from backend.live.messages import LiveMessage, announce
 from tests.conftest import make_settings
+from tests.live.conftest import redis_reachable
 from tests.live.servers import SseReader, api_worker, ws_message, ws_url
 from tests.live.support import delivery_round
 
@@ -118,16 +117,7 @@ async def test_the_feed_needs_staff_or_partner_and_the_stream_a_real_token(api) 
     assert bad_resume.json()["errors"][0]["field"] == "Last-Event-ID"
 
 
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_reachable(), reason="no Redis server answers on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_reachable(), reason="no Redis server answers on 127.0.0.1:6379")
 async def test_redis_backend_carries_events_between_workers(api) -> None:
     hub = await api.hub()
     shipment = await api.shipment(hub["id"])
