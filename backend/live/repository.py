@@ -7,6 +7,10 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _encode = msgspec.json.encode
+# The next number in a shipment's stream; callers hold the shipment's row lock.
+NEXT_SEQ = (
+    "coalesce((SELECT max(f.seq) FROM shipment_feed f WHERE f.shipment_id = {shipment}), 0) + 1"
+)
 
 
 class LiveRepository:
@@ -25,14 +29,28 @@ class LiveRepository:
         )
         return [row["id"] for row in rows]
 
-    async def summaries(self, shipment_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
-        """The fields a screen shows next to a status change."""
-        rows = await (await self.raw()).fetch(
-            "SELECT id, tracking_number, hub_id, attempts, delivered_at"
-            " FROM shipments WHERE id = ANY($1::uuid[])",
-            list(shipment_ids),
+    async def append_status_changes(
+        self, changes: Sequence[tuple[UUID, str, str]]
+    ) -> list[asyncpg.Record]:
+        """One `shipment.status` entry per (shipment, before, after), with the fields a screen
+        shows next to it read from the projection the fold just wrote. One statement."""
+        return await (await self.raw()).fetch(
+            f"""
+            INSERT INTO shipment_feed (shipment_id, seq, type, data)
+            SELECT s.id, {NEXT_SEQ.format(shipment="s.id")}, 'shipment.status',
+                   jsonb_strip_nulls(jsonb_build_object(
+                       'status', c.after, 'previous_status', c.before,
+                       'tracking_number', s.tracking_number, 'hub_id', s.hub_id,
+                       'attempts', s.attempts,
+                       'delivered_at', CASE WHEN c.after = 'delivered' THEN s.delivered_at END))
+            FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(shipment_id, before, after)
+            JOIN shipments s ON s.id = c.shipment_id
+            RETURNING shipment_id, seq, type, data::text AS data, created_at
+            """,
+            [c[0] for c in changes],
+            [c[1] for c in changes],
+            [c[2] for c in changes],
         )
-        return {row["id"]: row for row in rows}
 
     async def shipment_for_token(self, token: str) -> UUID | None:
         return await (await self.raw()).fetchval(
@@ -47,7 +65,7 @@ class LiveRepository:
         if not entries:
             return []
         return await (await self.raw()).fetch(
-            """
+            f"""
             WITH input AS (
                 SELECT i.*, row_number() OVER (PARTITION BY i.shipment_id ORDER BY i.ord) AS n
                 FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY
@@ -55,8 +73,7 @@ class LiveRepository:
             )
             INSERT INTO shipment_feed (shipment_id, seq, type, data)
             SELECT i.shipment_id,
-                   coalesce((SELECT max(f.seq) FROM shipment_feed f
-                             WHERE f.shipment_id = i.shipment_id), 0) + i.n,
+                   {NEXT_SEQ.format(shipment="i.shipment_id")} - 1 + i.n,
                    i.type, i.data::jsonb
             FROM input i
             RETURNING shipment_id, seq, type, data::text AS data, created_at

@@ -27,21 +27,10 @@ class LiveService:
         moved = {sid: change for sid, change in changes.items() if change[0] != change[1]}
         if not moved:
             return
-        summaries = await self.repo.summaries(sorted(moved))
-        entries = []
-        for sid in sorted(moved):
-            row = summaries[sid]
-            data: dict[str, Any] = {
-                "status": moved[sid][1],
-                "previous_status": moved[sid][0],
-                "tracking_number": row["tracking_number"],
-                "hub_id": str(row["hub_id"]),
-                "attempts": row["attempts"],
-            }
-            if moved[sid][1] == "delivered" and row["delivered_at"]:
-                data["delivered_at"] = row["delivered_at"].isoformat()
-            entries.append((sid, "shipment.status", data))
-        self._announce(await self.repo.append_feed(entries))
+        rows = await self.repo.append_status_changes(
+            [(sid, moved[sid][0], moved[sid][1]) for sid in sorted(moved)]
+        )
+        self._announce(rows)
 
     async def eta_changed(self, shipment_id: UUID, eta: str | None, previous: str | None) -> bool:
         """An ETA change for the feeds; False when the shipment does not exist."""
