@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -64,10 +67,13 @@ class LiveHub:
     def __init__(self) -> None:
         self.feeds: set[Subscription] = set()
         self.shipments: dict[UUID, set[Subscription]] = {}
+        self.closing = False  # set once the process is shutting down
 
     @contextlib.contextmanager
     def feed(self, accepts: Accepts):
         subscription = Subscription(accepts)
+        if self.closing:
+            subscription.offer(None)
         self.feeds.add(subscription)
         try:
             yield subscription
@@ -77,6 +83,8 @@ class LiveHub:
     @contextlib.contextmanager
     def shipment(self, shipment_id: UUID):
         subscription = Subscription(lambda _: True)
+        if self.closing:
+            subscription.offer(None)
         self.shipments.setdefault(shipment_id, set()).add(subscription)
         try:
             yield subscription
@@ -104,6 +112,11 @@ class LiveHub:
             if message.shipment_id is not None and message.seq is not None:
                 for subscription in list(self.shipments.get(message.shipment_id, ())):
                     subscription.offer(delivery)
+
+    def close(self) -> None:
+        """End every subscription, now and from now on (the process is stopping)."""
+        self.closing = True
+        self.end_all()
 
     def end_all(self) -> None:
         for subscription in [*self.feeds, *(s for w in self.shipments.values() for s in w)]:
@@ -165,7 +178,8 @@ class LiveRuntime:
         task = asyncio.create_task(self._route(subscriber)) if subscriber else None
         self.publisher.plugin = plugin
         try:
-            yield self
+            with self._close_on_exit_signal() if listen else contextlib.nullcontext():
+                yield self
         finally:
             self.publisher.plugin = None
             self.hub.end_all()
@@ -176,6 +190,35 @@ class LiveRuntime:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await plugin.__aexit__(None, None, None)
+
+    @contextlib.contextmanager
+    def _close_on_exit_signal(self):
+        """Open streams never end by themselves, and the server waits for open responses
+        before it shuts down: on SIGTERM/SIGINT end them (clients reconnect elsewhere and
+        resume), then hand the signal to whoever handled it before (uvicorn)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def on_exit_signal(signum: int, frame: object) -> None:
+            loop.call_soon_threadsafe(self.hub.close)
+            prior = previous[signum]
+            if callable(prior):
+                prior(signum, frame)
+            elif prior == signal.SIG_DFL:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        for sig in previous:
+            signal.signal(sig, on_exit_signal)
+        try:
+            yield
+        finally:
+            for sig, prior in previous.items():
+                if signal.getsignal(sig) is on_exit_signal:
+                    signal.signal(sig, prior)
 
     async def _route(self, subscriber) -> None:
         async for payload in subscriber.iter_events():

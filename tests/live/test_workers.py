@@ -1,9 +1,12 @@
 """WebSocket and SSE delivery through real API worker processes, across processes."""
 
+import asyncio
+import signal
+
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from backend.auth.tokens import read_token
 from backend.db.session import unit_of_work
@@ -132,3 +135,26 @@ async def test_redis_backend_carries_events_between_workers(api) -> None:
             assert cancelled.status_code == 200, cancelled.text
             message = await ws_message(feed)
     assert (message["shipment_id"], message["data"]["status"]) == (shipment["id"], "cancelled")
+
+
+async def test_a_stopping_worker_ends_its_streams_instead_of_waiting_for_them(api) -> None:
+    hub = await api.hub()
+    shipment = await api.shipment(hub["id"])
+    with api_worker() as worker:
+        url = f"{worker.base_url}/v1/track/{shipment['tracking_token']}/stream"
+        async with (
+            httpx.AsyncClient(timeout=30) as http,
+            http.stream("GET", url) as response,
+            connect(ws_url(worker, token_of(api))) as feed,
+        ):
+            sse = SseReader(response)
+            await sse.opened()
+            worker.process.send_signal(signal.SIGTERM)
+            # Both end at once (the client resumes elsewhere); the bound only catches a hang.
+            with pytest.raises(EOFError):
+                await sse.next_event(within=20)
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws_message(feed, within=20)
+        exit_code = await asyncio.to_thread(worker.process.wait, 20)
+    assert exit_code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
