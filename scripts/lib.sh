@@ -258,3 +258,20 @@ lm_bootstrap_admin() {
     LASTMILE_BOOTSTRAP_ADMIN_PASSWORD="$(<"$file")"
     export LASTMILE_BOOTSTRAP_ADMIN_PASSWORD
 }
+
+# --- programs the test suite drives --------------------------------------------------------------
+
+# Headless Chromium (the recipient tracking page is checked in a real browser) and redis-server
+# (the Redis channels backend is tested against a server the test starts). Installed from
+# Debian's packages when missing; elsewhere those tests skip and say why.
+lm_ensure_test_programs() {
+    local missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    ((${#missing[@]})) || return 0
+    if command -v apt-get >/dev/null 2>&1; then
+        lm_apt_install "${missing[@]}"
+    else
+        lm_log "not installed: ${missing[*]} (no apt-get); the tests that need them will skip"
+    fi
+}
