@@ -1,10 +1,14 @@
+import shutil
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from backend.bench.server import free_port
 from backend.db.session import make_engine, make_sessionmaker
 from backend.live.hub import LiveRuntime
 from tests.conftest import make_settings
@@ -19,8 +23,8 @@ class Live:
     engine: AsyncEngine
 
 
-async def live_runtime(backend: str) -> AsyncIterator[Live]:
-    settings = make_settings(channels_backend=backend)
+async def live_runtime(backend: str, **overrides: object) -> AsyncIterator[Live]:
+    settings = make_settings(channels_backend=backend, **overrides)
     runtime = LiveRuntime(settings)
     engine = make_engine(settings)
     try:
@@ -44,10 +48,46 @@ async def pg_live(app) -> AsyncIterator[Live]:
         yield value
 
 
-def redis_reachable() -> bool:
+def redis_answers(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as conn:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
             conn.sendall(b"PING\r\n")
             return conn.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server of the suite's own (redis-server on a free port, nothing kept on disk);
+    without the binary, one already answering on 127.0.0.1:6379."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if not redis_answers(6379):
+            pytest.skip("no redis-server to start (apt-get install redis-server) and none on :6379")
+        yield "redis://127.0.0.1:6379/0"
+        return
+    port = free_port()
+    command = [
+        binary,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if redis_answers(port):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server did not answer on port {port}")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -21,20 +21,26 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 
 
 @contextmanager
-def api_worker(channels_backend: str = "postgres") -> Iterator[Server]:
+def api_worker(
+    channels_backend: str = "postgres", redis_url: str | None = None
+) -> Iterator[Server]:
     """One uvicorn worker process of the API; stopped on the way out."""
     settings = make_settings()
     port = free_port()
-    env = os.environ | {
-        "LASTMILE_DATABASE_URL": settings.plain_database_url,
-        "LASTMILE_SECRET_KEY": settings.secret_key,
-        "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
-        "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LASTMILE_CHANNELS_BACKEND": channels_backend,
-        "LASTMILE_EMBEDDED_WORKER": "false",
-        "LASTMILE_LOG_LEVEL": "WARNING",
-        "LASTMILE_DB_POOL_SIZE": "4",
-    }
+    env = (
+        os.environ
+        | {
+            "LASTMILE_DATABASE_URL": settings.plain_database_url,
+            "LASTMILE_SECRET_KEY": settings.secret_key,
+            "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+            "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "LASTMILE_CHANNELS_BACKEND": channels_backend,
+            "LASTMILE_EMBEDDED_WORKER": "false",
+            "LASTMILE_LOG_LEVEL": "WARNING",
+            "LASTMILE_DB_POOL_SIZE": "4",
+        }
+        | ({"LASTMILE_REDIS_URL": redis_url} if redis_url else {})
+    )
     log_path = Path(tempfile.mkstemp(prefix="lastmile-live-test-", suffix=".log")[1])
     command = [
         str(Path(sys.executable).parent / "uvicorn"),

@@ -17,7 +17,7 @@ from backend.live.service import LiveService
 from backend.live.stream import ShipmentStream
 from backend.shipments.service import ShipmentService
 from tests.conftest import make_settings
-from tests.live.conftest import Live, live_runtime, redis_reachable
+from tests.live.conftest import Live, live_runtime
 from tests.live.support import delivery_round, next_message
 
 
@@ -192,10 +192,8 @@ async def test_a_lost_listener_ends_subscriptions_and_the_feed_recovers(api, pg_
 
 
 @pytest.fixture
-async def redis_live(app) -> AsyncIterator[Live]:
-    if not redis_reachable():
-        pytest.skip("no Redis server answers on 127.0.0.1:6379")
-    async for value in live_runtime("redis"):
+async def redis_live(app, redis_url: str) -> AsyncIterator[Live]:
+    async for value in live_runtime("redis", redis_url=redis_url):
         yield value
 
 
@@ -204,7 +202,7 @@ async def test_a_lost_redis_connection_ends_subscriptions_and_the_feed_recovers(
 ) -> None:
     hub = await api.hub()
     shipment_id = UUID((await api.shipment(hub["id"]))["id"])
-    admin = Redis.from_url(make_settings().redis_url)
+    admin = Redis.from_url(redis_live.runtime.settings.redis_url)
     try:
         with redis_live.runtime.hub.feed(lambda _: True) as feed:
             name = f"lastmile-live-{os.getpid()}"

@@ -12,7 +12,6 @@ from backend.auth.tokens import read_token
 from backend.db.session import unit_of_work
 from backend.live.messages import LiveMessage, announce
 from tests.conftest import make_settings
-from tests.live.conftest import redis_reachable
 from tests.live.servers import SseReader, api_worker, ws_message, ws_url
 from tests.live.support import delivery_round
 
@@ -120,11 +119,10 @@ async def test_the_feed_needs_staff_or_partner_and_the_stream_a_real_token(api) 
     assert bad_resume.json()["errors"][0]["field"] == "Last-Event-ID"
 
 
-@pytest.mark.skipif(not redis_reachable(), reason="no Redis server answers on 127.0.0.1:6379")
-async def test_redis_backend_carries_events_between_workers(api) -> None:
+async def test_redis_backend_carries_events_between_workers(api, redis_url: str) -> None:
     hub = await api.hub()
     shipment = await api.shipment(hub["id"])
-    with api_worker("redis") as first, api_worker("redis") as second:
+    with api_worker("redis", redis_url) as first, api_worker("redis", redis_url) as second:
         async with (
             connect(ws_url(second, token_of(api))) as feed,
             httpx.AsyncClient(timeout=30) as http,
