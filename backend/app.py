@@ -34,8 +34,8 @@ from backend.recipients.controller import RecipientController
 from backend.shipments.controller import ShipmentController
 from backend.sync.controller import SyncController
 from backend.system.controller import HealthController
+from backend.system.jobs import PeriodicJobs
 from backend.tracking.controller import DriverTrackController, TrackingController
-from backend.tracking.jobs import TrackingJobs
 from backend.web.controller import TrackingPageController
 
 log = logging.getLogger("lastmile")
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.embedded_worker:
             worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
             worker_task = asyncio.create_task(worker.run_forever(stop))
-            jobs = TrackingJobs(sessionmaker, settings)
+            jobs = PeriodicJobs(sessionmaker, settings)
             jobs_task = asyncio.create_task(jobs.run_forever(stop))
         try:
             yield

@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     command(
         "worker",
         _worker,
-        "run the outbox worker and the tracking jobs alone (any number may run)",
+        "run the outbox worker and the periodic jobs alone (any number may run)",
     )
     command("migrate", _migrate, "bring the database schema up to date (alembic upgrade head)")
     command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
@@ -142,7 +142,7 @@ async def _run_worker(settings: Settings) -> None:
     from backend.notifications.providers import NOTIFIER_KEY, notifier_from
     from backend.outbox.handlers import HANDLERS
     from backend.outbox.worker import OutboxWorker
-    from backend.tracking.jobs import TrackingJobs
+    from backend.system.jobs import PeriodicJobs
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -154,7 +154,7 @@ async def _run_worker(settings: Settings) -> None:
     info = live.session_info | {NOTIFIER_KEY: notifier_from(settings)}
     sessionmaker = make_sessionmaker(engine, info=info)
     worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
-    jobs = TrackingJobs(sessionmaker, settings)  # partitions, stale drivers, ETAs
+    jobs = PeriodicJobs(sessionmaker, settings)  # tracking upkeep, ETAs, retention
     log.info("outbox worker started", extra={"fields": {"topics": sorted(HANDLERS)}})
     try:
         async with live.running(listen=False):

@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bulk_max_shipments: Annotated[int, Meta(ge=1, le=100_000)] = 10_000
     sync_max_events: Annotated[int, Meta(ge=1, le=100_000)] = 1_000
     sync_max_bytes: Annotated[int, Meta(ge=1024)] = 5 * 1024 * 1024
+    sync_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 14
     blob_dir: str = "var/blobs"
     blob_max_bytes: Annotated[int, Meta(ge=1024, le=1024 * 1024 * 1024)] = 10 * 1024 * 1024
     blob_backend: Literal["local", "s3"] = "local"
@@ -47,6 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     channels_backend: Literal["postgres", "redis", "memory"] = "postgres"
     redis_url: str = "redis://127.0.0.1:6379/0"
     live_position_interval_seconds: Annotated[float, Meta(ge=0, le=3600)] = 5.0
+    live_feed_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 30
     notifications_provider: str = "record"
     public_url: str = "http://127.0.0.1:8000"
     embedded_worker: bool = True

@@ -13,7 +13,7 @@ from backend.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 FOREIGN_TABLES = {"spatial_ref_sys"}  # PostGIS owns it; it is not ours to diff
 # Partitions of the day-partitioned `positions` table are made and dropped at run time
-# (backend/tracking/jobs.py); the parent table is what models and migrations describe.
+# (backend/tracking/partitions.py); the parent table is what models and migrations describe.
 PARTITIONS = re.compile(r"^positions_(default|p\d{8})$")
 
 

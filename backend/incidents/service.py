@@ -1,6 +1,11 @@
-"""Incidents: exceptions for dispatch to triage. Opened by other domains, never by handlers."""
+"""Incidents: exceptions for dispatch to triage. Opened by other domains, never by handlers.
 
-from dataclasses import dataclass
+Every opener goes through `IncidentService.open`, which also announces each newly opened
+incident on the live feed (after commit, staff only).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -9,9 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.incidents.repository import IncidentRepository
 from backend.lib.ids import uuid7
+from backend.live.messages import LiveMessage, announce
 
 # Kinds opened by proofs of delivery (backend/pod): the POD says what, the incident asks who acts.
 POD_INCIDENT_KINDS = ("outside_geofence", "incomplete_pod", "wrong_pin")
+
+
+@dataclass(frozen=True, slots=True)
+class NewIncident:
+    """An incident to open. `dedupe_key` names the fact it is about, so the same fact seen
+    again (a replayed event, the next run of a job) opens nothing new."""
+
+    kind: str
+    dedupe_key: str
+    occurred_at: datetime
+    shipment_id: UUID | None = None
+    driver_id: UUID | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,40 +45,74 @@ class PodIncident:
 
 class IncidentService:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.repo = IncidentRepository(session)
 
-    async def custody_conflicts(
-        self, scans: list[tuple[UUID | None, UUID, UUID, datetime | None, str]]
-    ) -> None:
-        """A driver no longer assigned scanned a shipment: (shipment, driver, event, at, type)."""
-        await self.repo.open_many(
-            [
-                {
-                    "id": uuid7(),
-                    "kind": "custody_conflict",
-                    "shipment_id": shipment_id,
-                    "driver_id": driver_id,
-                    "dedupe_key": f"custody_conflict:{event_id}",
-                    "data": {"event_id": str(event_id), "event_type": event_type},
-                    "occurred_at": at,
-                }
-                for shipment_id, driver_id, event_id, at, event_type in scans
-            ]
-        )
-
-    async def pod_incidents(self, incidents: list[PodIncident]) -> None:
-        """One incident per kind and delivered event, however often the event is replayed."""
-        await self.repo.open_many(
+    async def open(self, incidents: Sequence[NewIncident]) -> int:
+        """Open incidents in one statement and announce those newly opened; returns how many
+        were new (a dedupe key already recorded opens nothing and announces nothing)."""
+        opened = await self.repo.open_many(
             [
                 {
                     "id": uuid7(),
                     "kind": incident.kind,
                     "shipment_id": incident.shipment_id,
                     "driver_id": incident.driver_id,
-                    "dedupe_key": f"{incident.kind}:{incident.event_id}",
+                    "dedupe_key": incident.dedupe_key,
                     "data": incident.data,
                     "occurred_at": incident.occurred_at,
                 }
+                for incident in incidents
+            ]
+        )
+        announce(
+            self.session,
+            (
+                LiveMessage(
+                    type="incident",
+                    shipment_id=row.shipment_id,
+                    driver_id=row.driver_id,
+                    data={
+                        "id": str(row.id),
+                        "kind": row.kind,
+                        "occurred_at": row.occurred_at.isoformat(),
+                    },
+                )
+                for row in opened
+            ),
+        )
+        return len(opened)
+
+    async def custody_conflicts(
+        self, scans: list[tuple[UUID | None, UUID, UUID, datetime | None, str]]
+    ) -> None:
+        """A driver no longer assigned scanned a shipment: (shipment, driver, event, at, type)."""
+        await self.open(
+            [
+                NewIncident(
+                    kind="custody_conflict",
+                    shipment_id=shipment_id,
+                    driver_id=driver_id,
+                    dedupe_key=f"custody_conflict:{event_id}",
+                    data={"event_id": str(event_id), "event_type": event_type},
+                    occurred_at=at,
+                )
+                for shipment_id, driver_id, event_id, at, event_type in scans
+            ]
+        )
+
+    async def pod_incidents(self, incidents: list[PodIncident]) -> None:
+        """One incident per kind and delivered event, however often the event is replayed."""
+        await self.open(
+            [
+                NewIncident(
+                    kind=incident.kind,
+                    shipment_id=incident.shipment_id,
+                    driver_id=incident.driver_id,
+                    dedupe_key=f"{incident.kind}:{incident.event_id}",
+                    data=incident.data,
+                    occurred_at=incident.occurred_at,
+                )
                 for incident in incidents
                 if incident.kind in POD_INCIDENT_KINDS
             ]

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.config import Settings
 from backend.outbox.service import OutboxService
 from backend.tracking.repository import TrackingRepository
 
@@ -38,6 +39,14 @@ class SpeedModel:
     def drive(self, straight_m: float) -> timedelta:
         metres_per_second = self.speed_kmh * 1000 / 3600
         return timedelta(seconds=straight_m * self.detour_factor / metres_per_second)
+
+
+def speed_model(settings: Settings) -> SpeedModel:
+    return SpeedModel(
+        speed_kmh=settings.eta_speed_kmh,
+        detour_factor=settings.eta_detour_factor,
+        service_seconds=settings.eta_service_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,10 +131,6 @@ class TrackingRepository:
         """Drivers on an active route whose newest fix is older than `fix_before`."""
         return await (await self.raw()).fetch(_STALE, fix_before, today)
 
-    async def try_job_lock(self, key: int) -> bool:
-        """A transaction-scoped advisory lock: one process runs a periodic job at a time."""
-        return bool(await (await self.raw()).fetchval("SELECT pg_try_advisory_xact_lock($1)", key))
-
     async def eta_legs(
         self, today: date, statuses: Sequence[str], driver_ids: Sequence[UUID] | None
     ) -> list[asyncpg.Record]:

@@ -10,11 +10,11 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.schemas import Principal
-from backend.incidents.repository import IncidentRepository
+from backend.incidents.service import IncidentService, NewIncident
 from backend.lib.clock import utcnow
 from backend.lib.errors import Forbidden, Invalid, NotFound
 from backend.lib.geo import Point
-from backend.lib.ids import uuid7
+from backend.live.messages import announce_positions
 from backend.tracking.partitions import retention_cutoff
 from backend.tracking.repository import TrackingRepository
 from backend.tracking.schemas import (
@@ -63,7 +63,10 @@ class TrackingService:
         if not kept:
             return PingResult(accepted=0, duplicates=0, ignored=len(fixes))
         columns = [list(column) for column in zip(*kept, strict=True)]
-        stored, _ = await self.repo.ingest(driver_id, device_id, columns, now)
+        stored, moved = await self.repo.ingest(driver_id, device_id, columns, now)
+        if moved:  # the newest fix of the call became the driver's latest position
+            at, lon, lat, *_ = max(kept, key=lambda fix: fix[0])
+            announce_positions(self.session, [(driver_id, lon, lat, at)])
         return PingResult(
             accepted=stored, duplicates=len(kept) - stored, ignored=len(fixes) - len(kept)
         )
@@ -140,19 +143,18 @@ class TrackingService:
         rows = await self.repo.stale_drivers(
             now - timedelta(seconds=stale_seconds), now.astimezone(UTC).date()
         )
-        await IncidentRepository(self.session).open_many(
+        await IncidentService(self.session).open(
             [
-                {
-                    "id": uuid7(),
-                    "kind": "stale_gps",
-                    "driver_id": row["driver_id"],
-                    "dedupe_key": f"stale_gps:{row['driver_id']}:{row['at'].isoformat()}",
-                    "data": {
+                NewIncident(
+                    kind="stale_gps",
+                    driver_id=row["driver_id"],
+                    dedupe_key=f"stale_gps:{row['driver_id']}:{row['at'].isoformat()}",
+                    data={
                         "last_fix_at": row["at"].isoformat(),
                         "silent_seconds": int((now - row["at"]).total_seconds()),
                     },
-                    "occurred_at": now,
-                }
+                    occurred_at=now,
+                )
                 for row in rows
             ]
         )

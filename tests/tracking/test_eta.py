@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from backend.tracking.eta import Leg, SpeedModel, estimate, should_announce
-from backend.tracking.jobs import TrackingJobs, speed_model
+from backend.system.jobs import PeriodicJobs
+from backend.tracking.eta import Leg, SpeedModel, estimate, should_announce, speed_model
 from tests.factories import Api, point
 from tests.tracking.support import ping, send
 
@@ -76,7 +76,7 @@ async def _eta_rows(db) -> list[dict]:
 
 
 async def test_etas_are_computed_stored_exposed_and_announced(
-    api: Api, jobs: TrackingJobs, db
+    api: Api, jobs: PeriodicJobs, db
 ) -> None:
     _, handheld, route, shipments = await _road(api)
     await send(handheld, [ping(5, 13.40, 52.50)])
@@ -107,7 +107,7 @@ async def test_etas_are_computed_stored_exposed_and_announced(
     assert datetime.fromisoformat(first["eta"]) > datetime.fromisoformat(first["previous_eta"])
 
 
-async def test_delivered_stops_drop_out_of_the_estimate(api: Api, jobs: TrackingJobs, db) -> None:
+async def test_delivered_stops_drop_out_of_the_estimate(api: Api, jobs: PeriodicJobs, db) -> None:
     _, handheld, route, shipments = await _road(api)
     await send(handheld, [ping(5, 13.40, 52.50)])
     assert await jobs.refresh_etas() == 3
@@ -119,7 +119,7 @@ async def test_delivered_stops_drop_out_of_the_estimate(api: Api, jobs: Tracking
     assert [stop["eta"] is None for stop in stops] == [True, False, False]
 
 
-async def test_routes_not_on_the_road_get_no_eta(api: Api, jobs: TrackingJobs) -> None:
+async def test_routes_not_on_the_road_get_no_eta(api: Api, jobs: PeriodicJobs) -> None:
     hub = await api.hub()
     driver = await api.driver(hub["id"])
     shipment = await api.shipment(hub["id"])
@@ -131,7 +131,7 @@ async def test_routes_not_on_the_road_get_no_eta(api: Api, jobs: TrackingJobs) -
 
 
 async def test_a_silent_driver_on_the_road_is_flagged_once(
-    api: Api, jobs: TrackingJobs, db
+    api: Api, jobs: PeriodicJobs, db
 ) -> None:
     driver, handheld, _, _ = await _road(api)
     await send(handheld, [ping(600)])  # threshold is 300 s
@@ -149,7 +149,7 @@ async def test_a_silent_driver_on_the_road_is_flagged_once(
     assert await db.fetchval("SELECT count(*) FROM incidents WHERE kind = 'stale_gps'") == 2
 
 
-async def test_drivers_off_the_road_are_never_stale(api: Api, jobs: TrackingJobs, db) -> None:
+async def test_drivers_off_the_road_are_never_stale(api: Api, jobs: PeriodicJobs, db) -> None:
     hub = await api.hub()
     driver = await api.driver(hub["id"])
     await send(await api.as_driver(driver), [ping(3600)])

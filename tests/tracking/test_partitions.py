@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from backend.tracking.jobs import TrackingJobs
+from backend.system.jobs import PeriodicJobs
 from backend.tracking.partitions import partition_name
 from tests.factories import Api
 from tests.tracking.support import ping, send
@@ -17,7 +17,7 @@ async def _partitions(db) -> set[str]:
 
 
 async def test_maintenance_creates_days_ahead_and_adopts_rows_from_the_default(
-    api: Api, jobs: TrackingJobs, db
+    api: Api, jobs: PeriodicJobs, db
 ) -> None:
     now = datetime.now(UTC)
     today = now.date()
@@ -45,7 +45,7 @@ async def test_maintenance_creates_days_ahead_and_adopts_rows_from_the_default(
 
 
 async def test_retention_drops_whole_days_and_expires_the_default(
-    api: Api, jobs: TrackingJobs, db
+    api: Api, jobs: PeriodicJobs, db
 ) -> None:
     now = datetime.now(UTC)
     await jobs.maintain_partitions(now)

@@ -1,0 +1,115 @@
+"""The periodic jobs of every domain, run in one loop beside the outbox worker (inside each API
+process when `LASTMILE_EMBEDDED_WORKER=true`, and in `lastmile worker`); tests call each job
+directly.
+
+Every job runs in its own transaction behind its own advisory lock, so with several processes
+exactly one does a job at a time and the others skip that round. One failing job does not stop
+the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.config import Settings
+from backend.db.session import unit_of_work
+from backend.lib.clock import utcnow
+from backend.live.retention import ShipmentFeedRetention
+from backend.sync.changes import ManifestChangeLog
+from backend.system.repository import JobLockRepository
+from backend.tracking.eta import EtaService, speed_model
+from backend.tracking.partitions import PartitionReport, maintain
+from backend.tracking.service import TrackingService
+
+log = logging.getLogger("lastmile.jobs")
+
+T = TypeVar("T")
+
+# Advisory lock keys, one per job (arbitrary, fixed, distinct).
+PARTITIONS_LOCK, STALE_LOCK, ETA_LOCK = 54_101, 54_102, 54_103
+SYNC_RETENTION_LOCK, LIVE_FEED_RETENTION_LOCK = 54_104, 54_105
+# Retention is counted in days and its deletes scan their tables: hourly is plenty.
+RETENTION_EVERY_SECONDS = 3600.0
+
+
+class PeriodicJobs:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        tracking_every = settings.tracking_jobs_seconds
+        self.schedule: list[tuple[Callable[[], Awaitable[object]], float]] = [
+            (self.maintain_partitions, tracking_every),
+            (self.detect_stale, tracking_every),
+            (self.refresh_etas, tracking_every),
+            (self.prune_sync_changes, RETENTION_EVERY_SECONDS),
+            (self.prune_live_feed, RETENTION_EVERY_SECONDS),
+        ]
+        self._next_run: dict[str, float] = {}
+
+    async def _locked(self, lock: int, work: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+        """`work` in its own transaction if no other process holds the job's lock, else None."""
+        async with unit_of_work(self.sessionmaker) as session:
+            if not await JobLockRepository(session).try_lock(lock):
+                return None
+            return await work(session)
+
+    # tracking ----------------------------------------------------------------------------------
+
+    async def maintain_partitions(self, now: datetime | None = None) -> PartitionReport | None:
+        days = self.settings.tracking_retention_days
+        return await self._locked(PARTITIONS_LOCK, lambda s: maintain(s, now or utcnow(), days))
+
+    async def detect_stale(self, now: datetime | None = None) -> int | None:
+        seconds = self.settings.tracking_stale_seconds
+        return await self._locked(
+            STALE_LOCK, lambda s: TrackingService(s).detect_stale(now or utcnow(), seconds)
+        )
+
+    async def refresh_etas(self, now: datetime | None = None) -> int | None:
+        model, threshold = speed_model(self.settings), self.settings.eta_change_threshold_seconds
+        return await self._locked(
+            ETA_LOCK, lambda s: EtaService(s, model, threshold).refresh(now or utcnow())
+        )
+
+    # retention ---------------------------------------------------------------------------------
+
+    async def prune_sync_changes(self, now: datetime | None = None) -> int | None:
+        """Drop manifest changes past `LASTMILE_SYNC_RETENTION_DAYS`; older cursors then get
+        `reset_required` from pull."""
+        cutoff = (now or utcnow()) - timedelta(days=self.settings.sync_retention_days)
+        return await self._locked(SYNC_RETENTION_LOCK, lambda s: ManifestChangeLog(s).prune(cutoff))
+
+    async def prune_live_feed(self, now: datetime | None = None) -> int | None:
+        """Drop shipment feed entries past `LASTMILE_LIVE_FEED_RETENTION_DAYS`."""
+        cutoff = (now or utcnow()) - timedelta(days=self.settings.live_feed_retention_days)
+        return await self._locked(
+            LIVE_FEED_RETENTION_LOCK, lambda s: ShipmentFeedRetention(s).prune(cutoff)
+        )
+
+    # loop --------------------------------------------------------------------------------------
+
+    async def run_due(self) -> None:
+        """Each job whose interval has passed since it last ran, on its own."""
+        for job, every in self.schedule:
+            name = job.__name__
+            if self._next_run.get(name, 0.0) > time.monotonic():
+                continue
+            self._next_run[name] = time.monotonic() + every
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job %s failed", name)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.run_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.tracking_jobs_seconds)
