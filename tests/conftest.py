@@ -19,6 +19,8 @@ from backend.app import create_app
 from backend.auth import passwords
 from backend.config import Settings
 from backend.db.migrations import upgrade
+from backend.db.session import make_engine, make_sessionmaker
+from backend.system.jobs import PeriodicJobs
 from tests.factories import Api
 
 # Production-strength argon2 costs ~0.2 s of CPU per hash; the suite signs in hundreds of users.
@@ -104,3 +106,12 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
 async def api(client: AsyncTestClient) -> Api:
     """The API signed in as the bootstrap admin, with factories for common objects."""
     return await Api.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def jobs(app: Litestar) -> AsyncIterator[PeriodicJobs]:
+    """The periodic jobs on an engine of the test's own event loop (the app runs in another)."""
+    settings = app.state.settings
+    engine = make_engine(settings)
+    yield PeriodicJobs(make_sessionmaker(engine), settings)
+    await engine.dispose()

@@ -1,22 +1,8 @@
 """Retention of the manifest change log: pruned changes make older cursors reset."""
 
-from collections.abc import AsyncIterator
-
-import pytest
-from litestar import Litestar
-
-from backend.db.session import make_engine, make_sessionmaker
 from backend.system.jobs import PeriodicJobs
 from tests.factories import Api
 from tests.sync.factories import Handheld, fleet
-
-
-@pytest.fixture
-async def jobs(app: Litestar) -> AsyncIterator[PeriodicJobs]:
-    settings = app.state.settings
-    engine = make_engine(settings)
-    yield PeriodicJobs(make_sessionmaker(engine), settings)
-    await engine.dispose()
 
 
 async def _pull_from(device: Handheld, cursor: str) -> dict:
