@@ -45,9 +45,11 @@ class NotificationService:
         self.session = session
         self.repo = NotificationRepository(session)
 
-    async def status_changed(self, changes: Mapping[UUID, tuple[str, str]]) -> None:
-        """Called by the fold with {shipment: (before, after)}: request what the new statuses
-        ask for, in this transaction."""
+    async def status_changed(
+        self, changes: Mapping[UUID, tuple[str, str]], attempts: Mapping[UUID, int]
+    ) -> None:
+        """Called by the fold with {shipment: (before, after)} and the attempts it counted (what
+        it just wrote): request what the new statuses ask for, in this transaction."""
         wanted = {
             sid: KIND_FOR_STATUS[after]
             for sid, (before, after) in changes.items()
@@ -55,11 +57,14 @@ class NotificationService:
         }
         if not wanted:
             return
-        current = await self.repo.attempts(sorted(wanted))
         await OutboxService(self.session).announce(
             TOPIC,
             [
-                {"shipment_id": str(sid), "kind": kind, "attempt": attempt_of(*current[sid])}
+                {
+                    "shipment_id": str(sid),
+                    "kind": kind,
+                    "attempt": attempt_of(changes[sid][1], attempts[sid]),
+                }
                 for sid, kind in sorted(wanted.items())
             ],
         )

@@ -2,10 +2,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.outbox.models import OutboxMessage
 
 
@@ -13,9 +14,20 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def append(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(OutboxMessage), rows)
+    async def append(self, topic: str, payloads: list[dict[str, Any]]) -> None:
+        """One set-based INSERT (no ORM round of objects: this runs on the push hot path); ids
+        follow the order of `payloads`."""
+        if payloads:
+            await (await raw_connection(self.session)).execute(
+                """
+                INSERT INTO outbox (topic, payload)
+                SELECT $1, p.payload::jsonb
+                FROM unnest($2::text[]) WITH ORDINALITY AS p(payload, ord)
+                ORDER BY p.ord
+                """,
+                topic,
+                [msgspec.json.encode(payload).decode() for payload in payloads],
+            )
 
     async def claim(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
         """Due rows, locked for this transaction; rows other workers hold are skipped."""

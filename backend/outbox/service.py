@@ -12,4 +12,4 @@ class OutboxService:
         self.repo = OutboxRepository(session)
 
     async def announce(self, topic: str, payloads: list[dict[str, Any]]) -> None:
-        await self.repo.append([{"topic": topic, "payload": payload} for payload in payloads])
+        await self.repo.append(topic, payloads)

@@ -27,6 +27,22 @@ _ZONES_FOR_POINTS = text(
     """
 ).bindparams(bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
 
+# (event id, chain_seq, chain_hash) from $1..$3.
+_SAVE_LINKS = """
+    UPDATE shipment_events e SET chain_seq = u.seq, chain_hash = u.hash
+    FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS u(id, seq, hash)
+    WHERE e.id = u.id
+"""
+
+# (id, status, attempts, delivered_at, event_count) from $4..$8, after the links' $1..$3.
+_SAVE_STATES = """
+    UPDATE shipments s SET status = u.status, attempts = u.attempts,
+        delivered_at = u.delivered_at, event_count = u.event_count, updated_at = now()
+    FROM unnest($4::uuid[], $5::text[], $6::int[], $7::timestamptz[], $8::int[])
+        AS u(id, status, attempts, delivered_at, event_count)
+    WHERE s.id = u.id
+"""
+
 
 class ShipmentRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -110,9 +126,14 @@ class ShipmentRepository:
         return await raw_connection(self.session)
 
     async def lock_statuses(self, shipment_ids: Sequence[UUID]) -> dict[UUID, str]:
-        """Lock rows in id order (so concurrent writers never deadlock); current statuses."""
+        """Lock rows in id order (so concurrent writers never deadlock); current statuses.
+
+        `FOR NO KEY UPDATE`, the lock the fold's own UPDATE takes: writers of the shipment still
+        take turns, but rows that merely reference it (notifications the outbox worker claims,
+        PODs, events) are not held up, as `FOR UPDATE` would hold them up (and they it)."""
         rows = await (await self.raw()).fetch(
-            "SELECT id, status FROM shipments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+            "SELECT id, status FROM shipments WHERE id = ANY($1::uuid[])"
+            " ORDER BY id FOR NO KEY UPDATE",
             list(shipment_ids),
         )
         return {row["id"]: row["status"] for row in rows}
@@ -124,32 +145,36 @@ class ShipmentRepository:
         return {row["id"]: row["status"] for row in rows}
 
     async def fold_inputs(self, shipment_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+        """Every event of these shipments with what the fold reads; sealed ones with their chain
+        link (`chain_seq`, `chain_hash`), unsealed ones with every field the chain hashes
+        (`data` and `anomalies` as JSON text; NULL for sealed rows, which need none)."""
         return await (await self.raw()).fetch(
-            "SELECT shipment_id, id, type, source, effective_at, device_id, seq"
-            " FROM shipment_events WHERE shipment_id = ANY($1::uuid[])",
+            """
+            SELECT shipment_id, id, type, source, effective_at, device_id, seq, received_at,
+                   chain_seq, chain_hash,
+                   CASE WHEN chain_hash IS NULL THEN actor_id END AS actor_id,
+                   CASE WHEN chain_hash IS NULL THEN occurred_at END AS occurred_at,
+                   CASE WHEN chain_hash IS NULL THEN data::text END AS data,
+                   CASE WHEN chain_hash IS NULL THEN anomalies::text END AS anomalies
+            FROM shipment_events WHERE shipment_id = ANY($1::uuid[])
+            """,
             list(shipment_ids),
         )
 
-    async def save_states(self, states: list[tuple[UUID, str, int, Any, int]]) -> None:
-        """One UPDATE for the set: (id, status, attempts, delivered_at, event_count)."""
-        if not states:
-            return
-        ids, statuses, attempts, delivered, counts = (
-            list(column) for column in zip(*states, strict=True)
-        )
+    async def save_folds(
+        self, links: list[tuple[UUID, int, bytes]], states: list[tuple[UUID, str, int, Any, int]]
+    ) -> None:
+        """New chain links (event id, chain_seq, chain_hash) and projections (id, status,
+        attempts, delivered_at, event_count), in one statement."""
+        link_columns = [list(column) for column in zip(*links, strict=True)] or [[], [], []]
+        state_columns = [list(column) for column in zip(*states, strict=True)] or [[]] * 5
         await (await self.raw()).execute(
-            """
-            UPDATE shipments s SET status = u.status, attempts = u.attempts,
-                delivered_at = u.delivered_at, event_count = u.event_count, updated_at = now()
-            FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::int[])
-                AS u(id, status, attempts, delivered_at, event_count)
-            WHERE s.id = u.id
+            f"""
+            WITH linked AS ({_SAVE_LINKS})
+            {_SAVE_STATES}
             """,
-            ids,
-            statuses,
-            attempts,
-            delivered,
-            counts,
+            *link_columns,
+            *state_columns,
         )
 
     async def unsealed_events(self, shipment_ids: Sequence[UUID]) -> list[dict[str, Any]]:
@@ -182,17 +207,8 @@ class ShipmentRepository:
         """One UPDATE for the set: (event id, chain_seq, chain_hash)."""
         if not links:
             return
-        ids, seqs, hashes = (list(column) for column in zip(*links, strict=True))
-        await (await self.raw()).execute(
-            """
-            UPDATE shipment_events e SET chain_seq = u.seq, chain_hash = u.hash
-            FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS u(id, seq, hash)
-            WHERE e.id = u.id
-            """,
-            ids,
-            seqs,
-            hashes,
-        )
+        columns = [list(column) for column in zip(*links, strict=True)]
+        await (await self.raw()).execute(_SAVE_LINKS, *columns)
 
     async def events_for(self, shipment_ids: Sequence[UUID]) -> Sequence[ShipmentEvent]:
         query = select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))

@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from msgspec.json import decode as json_decode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.schemas import Principal
@@ -261,15 +262,16 @@ class ShipmentService:
         return await self.repo.statuses(sorted(shipment_ids)) if shipment_ids else {}
 
     async def refold(self, shipment_ids: Sequence[UUID]) -> dict[UUID, tuple[str, str]]:
-        """Recompute these shipments' projections from all their events, set-wise.
+        """Recompute these shipments' projections from all their events, set-wise, and seal
+        their new events into the audit chain (the same rows serve both).
 
         Locks the rows in id order first, so two writers folding the same shipment take turns
         and the second sees the first one's events. Returns {id: (status before, after)}.
         """
         before = await self.repo.lock_statuses(sorted(set(shipment_ids)))
-        await self.seal_chains(list(before))
+        rows = await self.repo.fold_inputs(list(before))
         grouped: dict[UUID, list[FoldEvent]] = {sid: [] for sid in before}
-        for row in await self.repo.fold_inputs(list(before)):
+        for row in rows:
             grouped[row["shipment_id"]].append(
                 FoldEvent(
                     row["id"],
@@ -282,16 +284,18 @@ class ShipmentService:
             )
         states = []
         changes: dict[UUID, tuple[str, str]] = {}
+        attempts: dict[UUID, int] = {}
         for sid, events in grouped.items():
             state = fold_events(events).state
             status = state.status or "created"
             states.append((sid, status, state.attempts, state.delivered_at, len(events)))
             changes[sid] = (before[sid], status)
-        await self.repo.save_states(states)
+            attempts[sid] = state.attempts
+        await self.repo.save_folds(_chain_links(rows), states)
         # Every status change passes here: keep it for the live feeds (published after commit)
         # and ask for the recipient's notification, both in this transaction.
         await LiveService(self.session).status_changed(changes)
-        await NotificationService(self.session).status_changed(changes)
+        await NotificationService(self.session).status_changed(changes, attempts)
         return changes
 
     async def seal_chains(self, shipment_ids: Sequence[UUID]) -> None:
@@ -313,6 +317,40 @@ class ShipmentService:
             heads[sid] = (seq + 1, digest)
             links.append((event["id"], seq + 1, digest))
         await self.repo.save_links(links)
+
+
+def _chain_links(rows: Sequence[Any]) -> list[tuple[UUID, int, bytes]]:
+    """(event id, chain_seq, chain_hash) for the unsealed events among all of their shipments'
+    events: linked after each shipment's head in arrival order (received_at, a write's own
+    events by device seq, then id), as `seal_chains` links them."""
+    heads: dict[UUID, tuple[int, bytes]] = {}
+    unsealed = []
+    for row in rows:
+        if row["chain_hash"] is None:
+            unsealed.append(row)
+        elif row["chain_seq"] > heads.get(row["shipment_id"], (0, GENESIS))[0]:
+            heads[row["shipment_id"]] = (row["chain_seq"], row["chain_hash"])
+    unsealed.sort(
+        key=lambda r: (
+            r["shipment_id"],
+            r["received_at"],
+            r["seq"] is not None,
+            r["seq"] or 0,
+            r["id"],
+        )
+    )
+    links = []
+    for row in unsealed:
+        sid = row["shipment_id"]
+        seq, previous = heads.get(sid, (0, GENESIS))
+        event = dict(row) | {
+            "data": json_decode(row["data"]),
+            "anomalies": json_decode(row["anomalies"]),
+        }
+        digest = chain_link(previous, event)
+        heads[sid] = (seq + 1, digest)
+        links.append((row["id"], seq + 1, digest))
+    return links
 
 
 def _shipment_row(data: ShipmentCreate, zone_id: UUID | None) -> dict[str, Any]:

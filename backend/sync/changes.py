@@ -7,7 +7,6 @@ cursor (a version) never skips a change that commits late. Pull reads the entiti
 so one row per (entity, id, op) is all the log keeps.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from uuid import UUID
@@ -19,6 +18,22 @@ from backend.db.session import raw_connection
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
 
 ChangeSpec = tuple[str, UUID, str]  # (entity: route|stop|shipment, id, op: upsert|remove)
+
+# Follows a `changes (driver_id, entity, entity_id, op, ord)` CTE: bumps each driver's version
+# once (driver rows locked in id order, so concurrent writers never deadlock) and logs the
+# changes under it in `ord` order, in the same statement.
+_BUMP_AND_LOG = """
+    versions AS (
+        INSERT INTO driver_sync (driver_id, version)
+        SELECT DISTINCT driver_id, 1 FROM changes ORDER BY driver_id
+        ON CONFLICT (driver_id) DO UPDATE SET version = driver_sync.version + 1
+        RETURNING driver_id, version
+    )
+    INSERT INTO manifest_changes (driver_id, version, entity, entity_id, op)
+    SELECT c.driver_id, v.version, c.entity, c.entity_id, c.op
+    FROM changes c JOIN versions v USING (driver_id)
+    ORDER BY c.ord
+"""
 
 
 class ManifestChangeLog:
@@ -32,49 +47,40 @@ class ManifestChangeLog:
         await self.record_many({driver_id: list(changes)})
 
     async def record_many(self, per_driver: Mapping[UUID, Iterable[ChangeSpec]]) -> None:
-        per_driver = {d: list(c) for d, c in per_driver.items() if c}
-        if not per_driver:
-            return
-        connection = await self._raw()
-        # Lock driver rows in id order so concurrent writers never deadlock.
-        versions = await connection.fetch(
-            """
-            INSERT INTO driver_sync (driver_id, version)
-            SELECT d, 1 FROM unnest($1::uuid[]) AS d ORDER BY d
-            ON CONFLICT (driver_id) DO UPDATE SET version = driver_sync.version + 1
-            RETURNING driver_id, version
-            """,
-            sorted(per_driver),
-        )
-        version_of = {row["driver_id"]: row["version"] for row in versions}
         rows = [
-            (driver_id, version_of[driver_id], entity, entity_id, op)
+            (driver_id, entity, entity_id, op)
             for driver_id, changes in per_driver.items()
             for entity, entity_id, op in dict.fromkeys(changes)
         ]
+        if not rows:
+            return
         columns = [list(column) for column in zip(*rows, strict=True)]
-        await connection.execute(
-            """
-            INSERT INTO manifest_changes (driver_id, version, entity, entity_id, op)
-            SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::uuid[], $5::text[])
+        await (await self._raw()).execute(
+            f"""
+            WITH changes AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[])
+                    WITH ORDINALITY AS c(driver_id, entity, entity_id, op, ord)
+            ), {_BUMP_AND_LOG}
             """,
             *columns,
         )
 
     async def shipments_changed(self, shipment_ids: Iterable[UUID]) -> None:
-        """Tell every driver holding these shipments (on a published route) to refresh them."""
-        holders = await (await self._raw()).fetch(
-            """
-            SELECT r.driver_id, st.shipment_id FROM stops st JOIN routes r ON r.id = st.route_id
-            WHERE st.shipment_id = ANY($1::uuid[]) AND st.active AND r.status = ANY($2::text[])
+        """Tell every driver holding these shipments (on a published route) to refresh them.
+        One statement: find the holders, bump their versions, log the changes."""
+        await (await self._raw()).execute(
+            f"""
+            WITH changes AS (
+                SELECT DISTINCT r.driver_id, 'shipment' AS entity, st.shipment_id AS entity_id,
+                       'upsert' AS op, 1 AS ord
+                FROM stops st JOIN routes r ON r.id = st.route_id
+                WHERE st.shipment_id = ANY($1::uuid[]) AND st.active
+                  AND r.status = ANY($2::text[])
+            ), {_BUMP_AND_LOG}
             """,
             list(shipment_ids),
             list(DRIVER_VISIBLE_STATUSES),
         )
-        per_driver: dict[UUID, list[ChangeSpec]] = defaultdict(list)
-        for row in holders:
-            per_driver[row["driver_id"]].append(("shipment", row["shipment_id"], "upsert"))
-        await self.record_many(per_driver)
 
     async def prune(self, older_than: datetime) -> int:
         """Drop changes past retention; cursors at or below `pruned_version` must reset."""

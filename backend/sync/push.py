@@ -52,7 +52,9 @@ class Pending:
     index: int
     event: DeviceEvent
     raw: Any
+    body: bytes  # the canonical encoding (sorted keys) that `content_hash` hashes
     content_hash: bytes
+    data: msgspec.Struct | None = None  # `event.data` as its type's Struct, where it has one
     shipment_id: UUID | None = None
     route_id: UUID | None = None
     custody_conflict: bool = False
@@ -60,8 +62,12 @@ class Pending:
     anomalies: list[str] = field(default_factory=list)
 
 
-def canonical_hash(value: Any) -> bytes:
-    return hashlib.sha256(msgspec.json.encode(value, order="sorted")).digest()
+def batch_hash(device_id: str, batch_id: UUID, event_hashes: list[bytes]) -> bytes:
+    """The request's identity for replays, from its events' canonical hashes (fixed length), so
+    the request is not encoded and hashed a second time."""
+    device = device_id.encode()
+    header = len(device).to_bytes(4, "big") + device + batch_id.bytes
+    return hashlib.sha256(header + b"".join(event_hashes)).digest()
 
 
 def effective_time(event: DeviceEvent, received_at: datetime) -> tuple[datetime, list[str]]:
@@ -98,7 +104,9 @@ class PushService:
             raise Invalid(
                 f"At most {self.max_events} events per push", field="events", code="too_many_events"
             )
-        request_hash = canonical_hash(msgspec.to_builtins(request))
+        bodies = [msgspec.json.encode(raw, order="sorted") for raw in request.events]
+        hashes = [hashlib.sha256(body).digest() for body in bodies]
+        request_hash = batch_hash(request.device_id, request.batch_id, hashes)
         if not await self.repo.claim_batch(
             request.batch_id, driver_id, request.device_id, request_hash
         ):
@@ -120,11 +128,11 @@ class PushService:
                     seq,
                     reason,
                     detail,
-                    msgspec.json.encode(raw).decode(),
+                    bodies[index].decode(),
                 )
             )
 
-        pending = self._parse(request.events, reject)
+        pending = self._parse(request.events, bodies, hashes, reject)
         pending = self._drop_batch_twins(pending, results, reject)
         await self._resolve(driver_id, pending, reject)
         accepted = [p for p in pending if results[p.index] is None]
@@ -157,7 +165,7 @@ class PushService:
                 result.shipment = ShipmentStatus(item.shipment_id, statuses[item.shipment_id])
             results[item.index] = result
         await self.repo.quarantine(quarantine)
-        ack = await self.repo.advance_ack(request.device_id, driver_id)
+        ack = await self.repo.advance_ack(request.device_id)
         response = PushResponse(results=results, ack_seq=ack, server_time=now)  # type: ignore[arg-type]
         await self.repo.save_response(request.batch_id, msgspec.json.encode(response))
         return response
@@ -176,7 +184,9 @@ class PushService:
             )
         return stored["response"].encode()
 
-    def _parse(self, raw_events: list[Any], reject: Reject) -> list[Pending]:
+    def _parse(
+        self, raw_events: list[Any], bodies: list[bytes], hashes: list[bytes], reject: Reject
+    ) -> list[Pending]:
         pending = []
         for index, raw in enumerate(raw_events):
             try:
@@ -186,8 +196,7 @@ class PushService:
                 continue
             data_type = DATA_TYPES.get(event.type)
             try:
-                if data_type is not None:
-                    msgspec.convert(event.data, data_type, strict=False)
+                data = msgspec.convert(event.data, data_type, strict=False) if data_type else None
             except msgspec.ValidationError as exc:
                 reject(index, raw, "invalid", _describe(exc, prefix="data"))
                 continue
@@ -196,7 +205,7 @@ class PushService:
             ):
                 reject(index, raw, "invalid", "shipment_id, barcode or stop_id is required")
                 continue
-            pending.append(Pending(index, event, raw, canonical_hash(raw)))
+            pending.append(Pending(index, event, raw, bodies[index], hashes[index], data))
         return pending
 
     def _drop_batch_twins(
@@ -317,7 +326,9 @@ def _delivery(item: Pending, driver_id: UUID, device_id: str) -> Delivery:
         device_id=device_id,
         effective_at=item.effective_at,  # type: ignore[arg-type]  # set for every accepted event
         location=item.event.location,
-        data=msgspec.convert(item.event.data, DeliveredData, strict=False),
+        data=item.data  # type: ignore[arg-type]  # a delivered event's data is DeliveredData
+        if isinstance(item.data, DeliveredData)
+        else msgspec.convert(item.event.data, DeliveredData, strict=False),
     )
 
 
@@ -367,7 +378,7 @@ def _event_row(
         item.content_hash,
         event.occurred_at,
         item.effective_at,
-        msgspec.json.encode(item.raw).decode(),
+        item.body.decode(),
         msgspec.json.encode(item.anomalies).decode(),
         now,
     )

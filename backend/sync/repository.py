@@ -25,11 +25,19 @@ class SyncRepository:
         self, batch_id: UUID, driver_id: UUID, device_id: str, request_hash: bytes
     ) -> bool:
         """Insert the batch row; False when it exists (a concurrent twin waits here for the
-        first to commit, then sees its row)."""
+        first to commit, then sees its row). A claimed batch also row-locks its device's ack
+        (`device_sync`, created if need be) until commit, so `advance_ack` reads every seq that
+        an earlier push of this device committed."""
         claimed = await (await self.raw()).fetchval(
             """
-            INSERT INTO push_batches (batch_id, driver_id, device_id, request_hash)
-            VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING true
+            WITH claimed AS (
+                INSERT INTO push_batches (batch_id, driver_id, device_id, request_hash)
+                VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING true
+            ), device AS (
+                INSERT INTO device_sync (device_id, driver_id) SELECT $3, $2 FROM claimed
+                ON CONFLICT (device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
+            )
+            SELECT true FROM claimed
             """,
             batch_id,
             driver_id,
@@ -176,37 +184,27 @@ class SyncRepository:
             rows,
         )
 
-    async def advance_ack(self, device_id: str, driver_id: UUID) -> int:
-        """Move the device's ack past every contiguous seq now stored; returns it."""
-        connection = await self.raw()
-        ack = await connection.fetchval(
+    async def advance_ack(self, device_id: str) -> int:
+        """Move the device's ack past every contiguous seq now stored; returns it. One statement:
+        the seqs above the ack, in order, are contiguous while `seq = ack + their rank`. The row
+        is locked since `claim_batch`, so this statement's snapshot holds every earlier push."""
+        return await (await self.raw()).fetchval(
             """
-            INSERT INTO device_sync (device_id, driver_id) VALUES ($1, $2)
-            ON CONFLICT (device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
-            RETURNING ack_seq
+            UPDATE device_sync d SET updated_at = now(), ack_seq = d.ack_seq + (
+                SELECT count(*) FROM (
+                    SELECT s.seq, row_number() OVER (ORDER BY s.seq) AS rank FROM (
+                        SELECT seq FROM sync_events WHERE device_id = $1 AND seq > d.ack_seq
+                        UNION
+                        SELECT seq FROM quarantined_events WHERE device_id = $1 AND seq > d.ack_seq
+                    ) s
+                ) ranked
+                WHERE ranked.seq = d.ack_seq + ranked.rank
+            )
+            WHERE d.device_id = $1
+            RETURNING d.ack_seq
             """,
             device_id,
-            driver_id,
         )
-        seqs = await connection.fetch(
-            """
-            SELECT seq FROM sync_events WHERE device_id = $1 AND seq > $2
-            UNION SELECT seq FROM quarantined_events WHERE device_id = $1 AND seq > $2
-            ORDER BY seq
-            """,
-            device_id,
-            ack,
-        )
-        for row in seqs:
-            if row["seq"] != ack + 1:
-                break
-            ack += 1
-        await connection.execute(
-            "UPDATE device_sync SET ack_seq = $2, updated_at = now() WHERE device_id = $1",
-            device_id,
-            ack,
-        )
-        return ack
 
     async def start_routes(self, route_ids: list[UUID], at: datetime) -> list[UUID]:
         rows = await (await self.raw()).fetch(
