@@ -1,6 +1,6 @@
 """Shipments: intake (one or ten thousand), edits, cancellation and the event log behind them."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -261,14 +261,22 @@ class ShipmentService:
     async def statuses(self, shipment_ids: set[UUID]) -> dict[UUID, str]:
         return await self.repo.statuses(sorted(shipment_ids)) if shipment_ids else {}
 
-    async def refold(self, shipment_ids: Sequence[UUID]) -> dict[UUID, tuple[str, str]]:
+    async def refold(
+        self, shipment_ids: Sequence[UUID], *, locked: Mapping[UUID, str] | None = None
+    ) -> dict[UUID, tuple[str, str]]:
         """Recompute these shipments' projections from all their events, set-wise, and seal
         their new events into the audit chain (the same rows serve both).
 
-        Locks the rows in id order first, so two writers folding the same shipment take turns
-        and the second sees the first one's events. Returns {id: (status before, after)}.
+        Locks the rows in id order first (`lock_statuses`), so two writers folding the same
+        shipment take turns and the second sees the first one's events; a caller that took that
+        lock already, in an earlier statement, passes the {id: status} it read as `locked`.
+        Returns {id: (status before, after)}.
         """
-        before = await self.repo.lock_statuses(sorted(set(shipment_ids)))
+        ids = sorted(set(shipment_ids))
+        if locked is not None:
+            before = {sid: locked[sid] for sid in ids if sid in locked}
+        else:
+            before = await self.repo.lock_statuses(ids)
         rows = await self.repo.fold_inputs(list(before))
         grouped: dict[UUID, list[FoldEvent]] = {sid: [] for sid in before}
         for row in rows:

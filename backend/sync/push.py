@@ -145,19 +145,21 @@ class PushService:
         # route before its shipments, and the same order on both sides cannot deadlock.
         route_ids = sorted({p.route_id for p in accepted if p.route_id})
         started = await self.repo.start_routes(route_ids, now) if route_ids else []
-        new_ids = await self.repo.insert_events(
-            [_event_row(item, driver_id, request, now) for item in accepted]
+        new_ids, locked = await self.repo.insert_events(
+            [_event_row(item) for item in accepted],
+            driver_id=driver_id,
+            device_id=request.device_id,
+            batch_id=request.batch_id,
+            received_at=now,
         )
         await self._settle_existing(
             [p for p in accepted if p.event.event_id not in new_ids], results, reject
         )
         fresh = [p for p in accepted if p.event.event_id in new_ids]
-        statuses = await self._apply(driver_id, request.device_id, fresh, started)
+        # Shipments that are not re-folded keep the status they were locked with.
+        statuses = locked | await self._apply(driver_id, request.device_id, fresh, started, locked)
         await TrackingService(self.session).record_fixes(
             driver_id, request.device_id, _fixes(fresh)
-        )
-        statuses |= await ShipmentService(self.session).statuses(
-            {p.shipment_id for p in accepted if p.shipment_id and p.shipment_id not in statuses}
         )
         for item in accepted:
             result = results[item.index] or EventResult(item.event.event_id, "accepted")
@@ -274,13 +276,18 @@ class PushService:
                 reject(item.index, item.raw, "conflicting_duplicate")
 
     async def _apply(
-        self, driver_id: UUID, device_id: str, fresh: list[Pending], started: list[UUID]
+        self,
+        driver_id: UUID,
+        device_id: str,
+        fresh: list[Pending],
+        started: list[UUID],
+        locked: dict[UUID, str],
     ) -> dict[UUID, str]:
         """Fold what changed, record proofs of delivery, open incidents, tell affected drivers
         (of changed shipments and of the routes this push started)."""
         shipments = ShipmentService(self.session)
         touched = sorted({p.shipment_id for p in fresh if p.shipment_id})
-        folds = await shipments.refold(touched) if touched else {}
+        folds = await shipments.refold(touched, locked=locked) if touched else {}
         await PodService(self.session, geofence_m=self.geofence_m).record_deliveries(
             [_delivery(p, driver_id, device_id) for p in fresh if p.event.type == "delivered"]
         )
@@ -363,16 +370,11 @@ def _shipment_refusal(row: Any, event: DeviceEvent, driver_id: UUID) -> str | No
     return None
 
 
-def _event_row(
-    item: Pending, driver_id: UUID, request: PushRequest, now: datetime
-) -> tuple[Any, ...]:
+def _event_row(item: Pending) -> tuple[Any, ...]:
     event = item.event
     return (
         event.event_id,
-        driver_id,
-        request.device_id,
         event.seq,
-        request.batch_id,
         event.type,
         item.shipment_id,
         item.content_hash,
@@ -380,7 +382,6 @@ def _event_row(
         item.effective_at,
         item.body.decode(),
         msgspec.json.encode(item.anomalies).decode(),
-        now,
     )
 
 

@@ -125,26 +125,39 @@ class SyncRepository:
 
     # storing ---------------------------------------------------------------------------------
 
-    async def insert_events(self, rows: Sequence[tuple[Any, ...]]) -> set[UUID]:
+    async def insert_events(
+        self,
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        driver_id: UUID,
+        device_id: str,
+        batch_id: UUID,
+        received_at: datetime,
+    ) -> tuple[set[UUID], dict[UUID, str]]:
         """Insert accepted events into the inbox and, where they concern a shipment, into its
-        event log, in one statement. Returns the ids that were new (the rest already existed)."""
+        event log, and row-lock their shipments for the fold, in one statement.
+
+        Rows: (event_id, seq, type, shipment_id, content_hash, occurred_at, effective_at, body
+        json, anomalies json). Returns the ids that were new (the rest already existed) and
+        {shipment: status} of the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE`
+        in id order); its statuses are the latest committed, and the fold's reads come in later
+        statements, so they see every event committed before the lock was granted."""
         if not rows:
-            return set()
+            return set(), {}
         columns = list(zip(*rows, strict=True))
-        inserted = await (await self.raw()).fetch(
+        result = await (await self.raw()).fetch(
             """
             WITH input AS (
                 SELECT * FROM unnest(
-                    $1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::uuid[], $6::text[],
-                    $7::uuid[], $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-                    $12::text[], $13::timestamptz[]
-                ) AS e(event_id, driver_id, device_id, seq, batch_id, type, shipment_id,
-                       content_hash, occurred_at, effective_at, body, anomalies, received_at)
+                    $1::uuid[], $2::bigint[], $3::text[], $4::uuid[], $5::bytea[],
+                    $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[]
+                ) AS e(event_id, seq, type, shipment_id, content_hash, occurred_at, effective_at,
+                       body, anomalies)
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
                                          shipment_id, content_hash, effective_at, received_at, body)
-                SELECT event_id, driver_id, device_id, seq, batch_id, type, shipment_id,
-                       content_hash, effective_at, received_at, body::jsonb
+                SELECT event_id, $10, $11, seq, $12, type, shipment_id, content_hash,
+                       effective_at, $13, body::jsonb
                 FROM input
                 ON CONFLICT (event_id) DO NOTHING
                 RETURNING event_id
@@ -152,17 +165,29 @@ class SyncRepository:
                 INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id,
                                              seq, occurred_at, effective_at, received_at, data,
                                              anomalies)
-                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, i.device_id, i.seq,
-                       i.occurred_at, i.effective_at, i.received_at,
+                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, $11, i.seq,
+                       i.occurred_at, i.effective_at, $13,
                        COALESCE(i.body::jsonb -> 'data', '{}'::jsonb), i.anomalies::jsonb
                 FROM input i JOIN inbox USING (event_id)
                 WHERE i.shipment_id IS NOT NULL
+            ), locked AS (
+                SELECT s.id, s.status FROM shipments s
+                WHERE s.id IN (SELECT shipment_id FROM input)
+                ORDER BY s.id FOR NO KEY UPDATE
             )
-            SELECT event_id FROM inbox
+            SELECT event_id, NULL::uuid AS shipment_id, NULL AS status FROM inbox
+            UNION ALL
+            SELECT NULL, id, status FROM locked
             """,
             *columns,
+            driver_id,
+            device_id,
+            batch_id,
+            received_at,
         )
-        return {row["event_id"] for row in inserted}
+        new_ids = {row["event_id"] for row in result if row["event_id"] is not None}
+        locked = {row["shipment_id"]: row["status"] for row in result if row["shipment_id"]}
+        return new_ids, locked
 
     async def stored_hashes(self, event_ids: list[UUID]) -> dict[UUID, bytes]:
         rows = await (await self.raw()).fetch(
