@@ -380,8 +380,8 @@ def _event_row(item: Pending) -> tuple[Any, ...]:
         item.content_hash,
         event.occurred_at,
         item.effective_at,
-        item.body.decode(),
-        msgspec.json.encode(item.anomalies).decode(),
+        item.body,
+        item.anomalies,
     )
 
 

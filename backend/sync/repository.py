@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.session import raw_connection
@@ -138,26 +139,30 @@ class SyncRepository:
         event log, and row-lock their shipments for the fold, in one statement.
 
         Rows: (event_id, seq, type, shipment_id, content_hash, occurred_at, effective_at, body
-        json, anomalies json). Returns the ids that were new (the rest already existed) and
-        {shipment: status} of the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE`
-        in id order); its statuses are the latest committed, and the fold's reads come in later
-        statements, so they see every event committed before the lock was granted."""
+        json bytes, anomalies). They travel as one JSON array of arrays: msgspec encodes that
+        several times faster than asyncpg encodes nine arrays, and PostgreSQL parses each body
+        once. Returns the ids that were new (the rest already existed) and {shipment: status}
+        of the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE` in id order); its
+        statuses are the latest committed, and the fold's reads come in later statements, so
+        they see every event committed before the lock was granted."""
         if not rows:
             return set(), {}
-        columns = list(zip(*rows, strict=True))
+        encoded = msgspec.json.encode([(*row[:7], msgspec.Raw(row[7]), row[8]) for row in rows])
         result = await (await self.raw()).fetch(
             """
             WITH input AS (
-                SELECT * FROM unnest(
-                    $1::uuid[], $2::bigint[], $3::text[], $4::uuid[], $5::bytea[],
-                    $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[]
-                ) AS e(event_id, seq, type, shipment_id, content_hash, occurred_at, effective_at,
-                       body, anomalies)
+                SELECT (e ->> 0)::uuid AS event_id, (e ->> 1)::bigint AS seq, e ->> 2 AS type,
+                       (e ->> 3)::uuid AS shipment_id,
+                       decode(e ->> 4, 'base64') AS content_hash,
+                       (e ->> 5)::timestamptz AS occurred_at,
+                       (e ->> 6)::timestamptz AS effective_at,
+                       e -> 7 AS body, e -> 8 AS anomalies
+                FROM jsonb_array_elements($1::text::jsonb) AS e
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
                                          shipment_id, content_hash, effective_at, received_at, body)
-                SELECT event_id, $10, $11, seq, $12, type, shipment_id, content_hash,
-                       effective_at, $13, body::jsonb
+                SELECT event_id, $2, $3, seq, $4, type, shipment_id, content_hash,
+                       effective_at, $5, body
                 FROM input
                 ON CONFLICT (event_id) DO NOTHING
                 RETURNING event_id
@@ -165,9 +170,9 @@ class SyncRepository:
                 INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id,
                                              seq, occurred_at, effective_at, received_at, data,
                                              anomalies)
-                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, $11, i.seq,
-                       i.occurred_at, i.effective_at, $13,
-                       COALESCE(i.body::jsonb -> 'data', '{}'::jsonb), i.anomalies::jsonb
+                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, $3, i.seq,
+                       i.occurred_at, i.effective_at, $5,
+                       COALESCE(i.body -> 'data', '{}'::jsonb), i.anomalies
                 FROM input i JOIN inbox USING (event_id)
                 WHERE i.shipment_id IS NOT NULL
             ), locked AS (
@@ -179,7 +184,7 @@ class SyncRepository:
             UNION ALL
             SELECT NULL, id, status FROM locked
             """,
-            *columns,
+            encoded.decode(),
             driver_id,
             device_id,
             batch_id,
