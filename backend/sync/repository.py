@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.session import raw_connection
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
 
+# (shipment_ids, barcodes, stop_ids): what each event names, one entry per event.
+Refs = tuple[list[UUID | None], list[str | None], list[UUID | None]]
+
 
 class SyncRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -23,13 +26,20 @@ class SyncRepository:
     # batches ---------------------------------------------------------------------------------
 
     async def claim_batch(
-        self, batch_id: UUID, driver_id: UUID, device_id: str, request_hash: bytes
-    ) -> bool:
-        """Insert the batch row; False when it exists (a concurrent twin waits here for the
-        first to commit, then sees its row). A claimed batch also row-locks its device's ack
-        (`device_sync`, created if need be) until commit, so `advance_ack` reads every seq that
-        an earlier push of this device committed."""
-        claimed = await (await self.raw()).fetchval(
+        self, batch_id: UUID, driver_id: UUID, device_id: str, request_hash: bytes, refs: Refs
+    ) -> tuple[bool, list[asyncpg.Record]]:
+        """Claim the batch and resolve its shipment references, in one statement.
+
+        The claim inserts the batch row; False when it exists (a concurrent twin waits here for
+        the first to commit, then sees its row). A claimed batch also row-locks its device's
+        ack (`device_sync`, created if need be) until commit, so `finish_batch` reads every seq
+        that an earlier push of this device committed.
+
+        Per reference (shipment_ids, barcodes, stop_ids: one entry per event, in order): the
+        shipment each field points at, the driver whose active published stop holds it, and
+        whether it was ever assigned to this driver."""
+        shipment_ids, barcodes, stop_ids = refs
+        rows = await (await self.raw()).fetch(
             """
             WITH claimed AS (
                 INSERT INTO push_batches (batch_id, driver_id, device_id, request_hash)
@@ -37,15 +47,45 @@ class SyncRepository:
             ), device AS (
                 INSERT INTO device_sync (device_id, driver_id) SELECT $3, $2 FROM claimed
                 ON CONFLICT (device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
+            ), refs AS (
+                SELECT r.i, r.sid, p.shipment_id AS by_barcode, st.shipment_id AS by_stop,
+                       COALESCE(r.sid, p.shipment_id, st.shipment_id) AS target
+                FROM unnest($5::uuid[], $6::text[], $7::uuid[]) WITH ORDINALITY
+                     AS r(sid, barcode, stop_id, i)
+                LEFT JOIN parcels p ON p.barcode = r.barcode
+                LEFT JOIN stops st ON st.id = r.stop_id
+            ), resolved AS (
+                SELECT refs.i, refs.sid, refs.by_barcode, refs.by_stop, s.id AS shipment_id,
+                       holder.driver_id AS holder_id,
+                       EXISTS (
+                           SELECT 1 FROM shipment_events se
+                           WHERE se.shipment_id = s.id AND se.type = 'assigned'
+                             AND se.data ->> 'driver_id' = $9
+                       ) AS ever_mine
+                FROM refs
+                LEFT JOIN shipments s ON s.id = refs.target
+                LEFT JOIN LATERAL (
+                    SELECT r.driver_id FROM stops st JOIN routes r ON r.id = st.route_id
+                    WHERE st.shipment_id = s.id AND st.active AND r.status = ANY($8::text[])
+                    LIMIT 1
+                ) holder ON true
             )
-            SELECT true FROM claimed
+            -- One row even without references, to carry the claim.
+            SELECT EXISTS (SELECT FROM claimed) AS claimed, resolved.*
+            FROM (VALUES (1)) AS one (x) LEFT JOIN resolved ON true
+            ORDER BY resolved.i
             """,
             batch_id,
             driver_id,
             device_id,
             request_hash,
+            shipment_ids,
+            barcodes,
+            stop_ids,
+            list(DRIVER_VISIBLE_STATUSES),
+            str(driver_id),
         )
-        return bool(claimed)
+        return rows[0]["claimed"], [row for row in rows if row["i"] is not None]
 
     async def stored_batch(self, batch_id: UUID) -> asyncpg.Record | None:
         return await (await self.raw()).fetchrow(
@@ -54,56 +94,7 @@ class SyncRepository:
             batch_id,
         )
 
-    async def save_response(self, batch_id: UUID, response: bytes) -> None:
-        await (await self.raw()).execute(
-            "UPDATE push_batches SET response = $2::text::jsonb WHERE batch_id = $1",
-            batch_id,
-            response.decode(),
-        )
-
     # resolving what events refer to ----------------------------------------------------------
-
-    async def resolve_shipments(
-        self,
-        driver_id: UUID,
-        shipment_ids: list[UUID | None],
-        barcodes: list[str | None],
-        stop_ids: list[UUID | None],
-    ) -> list[asyncpg.Record]:
-        """Per reference (in order): the shipment each field points at, the driver whose active
-        published stop holds it, and whether it was ever assigned to this driver."""
-        return await (await self.raw()).fetch(
-            """
-            WITH refs AS (
-                SELECT r.i, r.sid, p.shipment_id AS by_barcode, st.shipment_id AS by_stop,
-                       COALESCE(r.sid, p.shipment_id, st.shipment_id) AS target
-                FROM unnest($2::uuid[], $3::text[], $4::uuid[]) WITH ORDINALITY
-                     AS r(sid, barcode, stop_id, i)
-                LEFT JOIN parcels p ON p.barcode = r.barcode
-                LEFT JOIN stops st ON st.id = r.stop_id
-            )
-            SELECT refs.i, refs.sid, refs.by_barcode, refs.by_stop, s.id AS shipment_id,
-                   holder.driver_id AS holder_id,
-                   EXISTS (
-                       SELECT 1 FROM shipment_events se
-                       WHERE se.shipment_id = s.id AND se.type = 'assigned'
-                         AND se.data ->> 'driver_id' = $1
-                   ) AS ever_mine
-            FROM refs
-            LEFT JOIN shipments s ON s.id = refs.target
-            LEFT JOIN LATERAL (
-                SELECT r.driver_id FROM stops st JOIN routes r ON r.id = st.route_id
-                WHERE st.shipment_id = s.id AND st.active AND r.status = ANY($5::text[])
-                LIMIT 1
-            ) holder ON true
-            ORDER BY refs.i
-            """,
-            str(driver_id),
-            shipment_ids,
-            barcodes,
-            stop_ids,
-            list(DRIVER_VISIBLE_STATUSES),
-        )
 
     async def driver_routes(self, driver_id: UUID, route_ids: list[UUID]) -> set[UUID]:
         rows = await (await self.raw()).fetch(
@@ -214,26 +205,39 @@ class SyncRepository:
             rows,
         )
 
-    async def advance_ack(self, device_id: str) -> int:
-        """Move the device's ack past every contiguous seq now stored; returns it. One statement:
-        the seqs above the ack, in order, are contiguous while `seq = ack + their rank`. The row
-        is locked since `claim_batch`, so this statement's snapshot holds every earlier push."""
+    async def finish_batch(self, batch_id: UUID, device_id: str, response: bytes) -> int:
+        """Advance the device's ack and store the batch's response (for replays) with that ack
+        in it, in one statement; returns the ack.
+
+        The ack moves past every contiguous seq now stored: the seqs above it, in order, are
+        contiguous while `seq = ack + their rank`. The device row is locked since
+        `claim_batch`, so this statement's snapshot holds every earlier push of the device."""
         return await (await self.raw()).fetchval(
             """
-            UPDATE device_sync d SET updated_at = now(), ack_seq = d.ack_seq + (
-                SELECT count(*) FROM (
-                    SELECT s.seq, row_number() OVER (ORDER BY s.seq) AS rank FROM (
-                        SELECT seq FROM sync_events WHERE device_id = $1 AND seq > d.ack_seq
-                        UNION
-                        SELECT seq FROM quarantined_events WHERE device_id = $1 AND seq > d.ack_seq
-                    ) s
-                ) ranked
-                WHERE ranked.seq = d.ack_seq + ranked.rank
+            WITH ack AS (
+                UPDATE device_sync d SET updated_at = now(), ack_seq = d.ack_seq + (
+                    SELECT count(*) FROM (
+                        SELECT s.seq, row_number() OVER (ORDER BY s.seq) AS rank FROM (
+                            SELECT seq FROM sync_events WHERE device_id = $1 AND seq > d.ack_seq
+                            UNION
+                            SELECT seq FROM quarantined_events
+                            WHERE device_id = $1 AND seq > d.ack_seq
+                        ) s
+                    ) ranked
+                    WHERE ranked.seq = d.ack_seq + ranked.rank
+                )
+                WHERE d.device_id = $1
+                RETURNING d.ack_seq
+            ), saved AS (
+                UPDATE push_batches
+                SET response = jsonb_set($3::text::jsonb, '{ack_seq}', to_jsonb(ack.ack_seq))
+                FROM ack WHERE batch_id = $2
             )
-            WHERE d.device_id = $1
-            RETURNING d.ack_seq
+            SELECT ack_seq FROM ack
             """,
             device_id,
+            batch_id,
+            response.decode(),
         )
 
     async def start_routes(self, route_ids: list[UUID], at: datetime) -> list[UUID]:
