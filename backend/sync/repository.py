@@ -37,7 +37,9 @@ class SyncRepository:
 
         Per reference (shipment_ids, barcodes, stop_ids: one entry per event, in order): the
         shipment each field points at, the driver whose active published stop holds it, and
-        whether it was ever assigned to this driver."""
+        whether it was ever assigned to this driver. Each lookup is a LATERAL … LIMIT 1, an
+        index probe per reference: plain joins let the planner hash the whole parcels, stops
+        and shipments tables on every push, a cost that grows with the data, not the batch."""
         shipment_ids, barcodes, stop_ids = refs
         rows = await (await self.raw()).fetch(
             """
@@ -52,8 +54,12 @@ class SyncRepository:
                        COALESCE(r.sid, p.shipment_id, st.shipment_id) AS target
                 FROM unnest($5::uuid[], $6::text[], $7::uuid[]) WITH ORDINALITY
                      AS r(sid, barcode, stop_id, i)
-                LEFT JOIN parcels p ON p.barcode = r.barcode
-                LEFT JOIN stops st ON st.id = r.stop_id
+                LEFT JOIN LATERAL (
+                    SELECT p.shipment_id FROM parcels p WHERE p.barcode = r.barcode LIMIT 1
+                ) p ON true
+                LEFT JOIN LATERAL (
+                    SELECT st.shipment_id FROM stops st WHERE st.id = r.stop_id LIMIT 1
+                ) st ON true
             ), resolved AS (
                 SELECT refs.i, refs.sid, refs.by_barcode, refs.by_stop, s.id AS shipment_id,
                        holder.driver_id AS holder_id,
@@ -63,7 +69,9 @@ class SyncRepository:
                              AND se.data ->> 'driver_id' = $9
                        ) AS ever_mine
                 FROM refs
-                LEFT JOIN shipments s ON s.id = refs.target
+                LEFT JOIN LATERAL (
+                    SELECT s.id FROM shipments s WHERE s.id = refs.target LIMIT 1
+                ) s ON true
                 LEFT JOIN LATERAL (
                     SELECT r.driver_id FROM stops st JOIN routes r ON r.id = st.route_id
                     WHERE st.shipment_id = s.id AND st.active AND r.status = ANY($8::text[])
