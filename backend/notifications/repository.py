@@ -4,7 +4,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.notifications.models import Notification
@@ -56,10 +56,12 @@ class NotificationRepository:
         )
 
     async def mark_sent(self, notification_id: UUID, reference: str | None, at: datetime) -> None:
-        await self.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id)
-            .values(provider_ref=reference, sent_at=at, status="sent")
+        await (await self.raw()).execute(
+            "UPDATE notifications SET provider_ref = $2, sent_at = $3, status = 'sent'"
+            " WHERE id = $1",
+            notification_id,
+            reference,
+            at,
         )
 
     async def page(
