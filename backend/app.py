@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[RequestIdMiddleware, bearer_auth()],
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
-        on_startup=[lambda: configure_logging(settings.log_level)],
+        on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=["*"]),
         openapi_config=OpenAPIConfig(
@@ -119,6 +120,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+
+
+def _tune_garbage_collector() -> None:
+    """What start-up built (routes, models, pools) lives as long as the process: freeze it out of
+    every collection. Requests allocate many short-lived containers, so collect the young
+    generation less often; reference counting frees almost all of them anyway."""
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 async def _bootstrap_admin(app: Litestar) -> None:
