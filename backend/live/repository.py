@@ -6,6 +6,8 @@ import asyncpg
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
+
 _encode = msgspec.json.encode
 # The next number in a shipment's stream; callers hold the shipment's row lock.
 NEXT_SEQ = (
@@ -18,8 +20,7 @@ class LiveRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def lock_shipments(self, shipment_ids: Sequence[UUID]) -> list[UUID]:
         """Row locks in id order, the order every writer of shipments takes them in."""

@@ -7,6 +7,7 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.notifications.models import Notification
 
 
@@ -15,8 +16,7 @@ class NotificationRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def attempts(self, shipment_ids: Sequence[UUID]) -> dict[UUID, tuple[str, int]]:
         """{id: (status, attempts)} as the fold left them in this transaction."""

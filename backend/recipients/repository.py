@@ -6,6 +6,8 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
+
 _SHIPMENT = """
 SELECT s.id, s.tracking_number, s.status, s.hub_id, s.window_start, s.window_end,
        s.requirements, s.address, ST_X(s.location::geometry) AS lon,
@@ -50,8 +52,7 @@ class RecipientRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def shipment(self, token: str) -> asyncpg.Record | None:
         return await (await self.raw()).fetchrow(_SHIPMENT, token)

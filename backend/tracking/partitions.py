@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
+
 PARENT = "positions"
 DEFAULT = "positions_default"
 DAYS_AHEAD = 2
@@ -55,8 +57,7 @@ class PartitionRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def partitions(self) -> list[str]:
         rows = await (await self.raw()).fetch(

@@ -8,6 +8,8 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
+
 # Routes whose drivers are on the road: started ones, and today's published ones.
 ACTIVE_ROUTE = "(r.status = 'in_progress' OR (r.status = 'published' AND r.date = {day}))"
 
@@ -100,8 +102,7 @@ class TrackingRepository:
         self.session = session
 
     async def raw(self) -> asyncpg.Connection:
-        connection = await self.session.connection()
-        return (await connection.get_raw_connection()).driver_connection
+        return await raw_connection(self.session)
 
     async def ingest(
         self, driver_id: UUID, device_id: str, columns: Sequence[list[Any]], received_at: datetime
