@@ -57,6 +57,13 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class PayloadTooLarge(DomainError):
+    """A body past one of the documented limits (bytes, events, pings)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class Invalid(DomainError):
     """Well-formed input that breaks a rule; `field` names the culprit."""
 

@@ -11,7 +11,7 @@ from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import DomainError, NotFound
+from backend.lib.errors import NotFound, PayloadTooLarge
 from backend.pod.blobs import BlobService
 from backend.pod.evidence_service import EvidenceService
 from backend.pod.schemas import BlobStored, PodRead, RecipientPod
@@ -19,11 +19,6 @@ from backend.pod.service import PodService
 from backend.pod.storage import blob_store
 
 BLOB_CACHE = {"cache-control": "private, max-age=31536000, immutable"}
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
 
 
 class BlobController(Controller):

@@ -9,15 +9,16 @@ from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import DomainError, Forbidden, Invalid, describe_validation
+from backend.lib.errors import (
+    DomainError,
+    Forbidden,
+    Invalid,
+    PayloadTooLarge,
+    describe_validation,
+)
 from backend.sync.pull import PullService
 from backend.sync.push import PushService
 from backend.sync.schemas import PullResponse, PushRequest, PushResponse
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
 
 
 class SyncController(Controller):

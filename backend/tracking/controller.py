@@ -11,14 +11,9 @@ from backend.auth.guards import requires, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import DomainError, Invalid, describe_validation
+from backend.lib.errors import DomainError, Invalid, PayloadTooLarge, describe_validation
 from backend.tracking.schemas import PingBatch, PingResult, PositionCollection, TrackFeature
 from backend.tracking.service import TrackingService
-
-
-class TooManyPings(DomainError):
-    status = 413
-    code = "too_many_pings"
 
 
 class TrackingController(Controller):
@@ -37,7 +32,9 @@ class TrackingController(Controller):
         a late ping never moves the latest position backwards."""
         batch = _decode(await request.body())
         if len(batch.pings) > settings.tracking_max_pings:
-            raise TooManyPings(f"At most {settings.tracking_max_pings} pings per call")
+            raise PayloadTooLarge(
+                f"At most {settings.tracking_max_pings} pings per call", code="too_many_pings"
+            )
         service = TrackingService(db_session, retention_days=settings.tracking_retention_days)
         return await service.ingest_pings(request.user, batch)
 
