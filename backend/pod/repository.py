@@ -5,7 +5,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 from msgspec.json import decode as json_decode
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,13 +88,11 @@ class PodRepository:
 
     async def insert_pods(self, rows: list[tuple[Any, ...]]) -> None:
         """(id, shipment, driver, device, effective_at, handoff, recipient_name, signature,
-        photos, pin_result, age_verified, min_age, lon, lat, accuracy, distance, geofence,
-        missing_blobs, missing_requirements, flags), the lists as lists.
-
-        The rows travel as one JSON document (an array of arrays): msgspec encodes it at once,
-        where asyncpg would encode twenty parameter arrays element by element."""
+        photos json, pin_result, age_verified, min_age, lon, lat, accuracy, distance, geofence,
+        missing_blobs json, missing_requirements json, flags json)."""
         if not rows:
             return
+        columns = list(zip(*rows, strict=True))
         await (await self.raw()).execute(
             f"""
             INSERT INTO pods (id, shipment_id, driver_id, device_id, effective_at, handoff,
@@ -103,27 +100,23 @@ class PodRepository:
                               age_verified, min_age, location, accuracy_m, distance_m,
                               geofence_m, missing_blobs, missing_requirements, flags, status)
             SELECT id, shipment_id, driver_id, device_id, effective_at, handoff, recipient_name,
-                   signature, photos, pin_result, age_verified, min_age,
+                   signature, photos::jsonb, pin_result, age_verified, min_age,
                    CASE WHEN lon IS NULL THEN NULL
                         ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography END,
-                   accuracy, distance, geofence, missing, requirements, flags, {
-                _STATUS.format(missing="missing", requirements="requirements")
+                   accuracy, distance, geofence, missing::jsonb, requirements::jsonb,
+                   flags::jsonb, {
+                _STATUS.format(missing="missing::jsonb", requirements="requirements::jsonb")
             }
-            FROM (
-                SELECT (p ->> 0)::uuid AS id, (p ->> 1)::uuid AS shipment_id,
-                       (p ->> 2)::uuid AS driver_id, p ->> 3 AS device_id,
-                       (p ->> 4)::timestamptz AS effective_at, p ->> 5 AS handoff,
-                       p ->> 6 AS recipient_name, p ->> 7 AS signature, p -> 8 AS photos,
-                       p ->> 9 AS pin_result, (p ->> 10)::bool AS age_verified,
-                       (p ->> 11)::int AS min_age, (p ->> 12)::float8 AS lon,
-                       (p ->> 13)::float8 AS lat, (p ->> 14)::float8 AS accuracy,
-                       (p ->> 15)::float8 AS distance, (p ->> 16)::float8 AS geofence,
-                       p -> 17 AS missing, p -> 18 AS requirements, p -> 19 AS flags
-                FROM jsonb_array_elements($1::text::jsonb) AS p
-            ) p
+            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[],
+                        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                        $11::bool[], $12::int[], $13::float8[], $14::float8[], $15::float8[],
+                        $16::float8[], $17::float8[], $18::text[], $19::text[], $20::text[])
+                AS p(id, shipment_id, driver_id, device_id, effective_at, handoff,
+                     recipient_name, signature, photos, pin_result, age_verified, min_age,
+                     lon, lat, accuracy, distance, geofence, missing, requirements, flags)
             ON CONFLICT (id) DO NOTHING
             """,
-            msgspec.json.encode(rows).decode(),
+            *columns,
         )
 
     # blobs -----------------------------------------------------------------------------------

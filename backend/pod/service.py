@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.schemas import Principal
@@ -163,6 +164,7 @@ def _pod_row(
     delivery: Delivery, fact: dict[str, Any], verdict: Assessment, geofence_m: float
 ) -> tuple[Any, ...]:
     data, location = delivery.data, delivery.location
+    encode = msgspec.json.encode
     return (
         delivery.event_id,
         delivery.shipment_id,
@@ -172,7 +174,7 @@ def _pod_row(
         data.handoff,
         data.recipient_name,
         data.signature_sha256,
-        data.photo_sha256s,
+        encode(data.photo_sha256s).decode(),
         verdict.pin_result,
         data.age_verified,
         fact["requirements"].get("min_age"),
@@ -181,9 +183,9 @@ def _pod_row(
         location.accuracy_m if location else None,
         fact["distance_m"],
         geofence_m + (location.accuracy_m or 0.0) if location else None,
-        verdict.missing_blobs,
-        verdict.missing_requirements,
-        verdict.flags,
+        encode(verdict.missing_blobs).decode(),
+        encode(verdict.missing_requirements).decode(),
+        encode(verdict.flags).decode(),
     )
 
 

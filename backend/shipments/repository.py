@@ -3,7 +3,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 from msgspec.json import decode as json_decode
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -35,37 +34,6 @@ _SAVE_LINKS = """
     WHERE e.id = u.id
 """
 
-# Complete event rows, links included, from one JSON document ($N): an array of arrays in
-# `EVENT_COLUMNS` order (chain_hash base64, as msgspec encodes bytes). One document instead of
-# fourteen parameter arrays: asyncpg encodes arrays element by element.
-EVENT_COLUMNS = (
-    "id",
-    "shipment_id",
-    "source",
-    "type",
-    "actor_id",
-    "device_id",
-    "seq",
-    "occurred_at",
-    "effective_at",
-    "received_at",
-    "data",
-    "anomalies",
-    "chain_seq",
-    "chain_hash",
-)
-_INSERT_EVENTS = """
-    INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id, seq,
-                                 occurred_at, effective_at, received_at, data, anomalies,
-                                 chain_seq, chain_hash)
-    SELECT (e ->> 0)::uuid, (e ->> 1)::uuid, e ->> 2, e ->> 3, (e ->> 4)::uuid, e ->> 5,
-           (e ->> 6)::bigint, (e ->> 7)::timestamptz, (e ->> 8)::timestamptz,
-           (e ->> 9)::timestamptz, e -> 10, e -> 11, (e ->> 12)::int,
-           decode(e ->> 13, 'base64')
-    FROM jsonb_array_elements({document}::text::jsonb) AS e
-"""
-_INSERT_EVENTS_AFTER_FOLDS = _INSERT_EVENTS.format(document="$9")
-
 # (id, status, attempts, delivered_at, event_count) from $4..$8, after the links' $1..$3.
 _SAVE_STATES = """
     UPDATE shipments s SET status = u.status, attempts = u.attempts,
@@ -84,12 +52,9 @@ class ShipmentRepository:
         await self.session.execute(insert(Shipment), shipments)
         await self.session.execute(insert(Parcel), parcels)
 
-    async def append_events(self, events: Sequence[dict[str, Any]]) -> None:
-        """Insert complete event rows (links included, or None to seal later), one statement."""
+    async def append_events(self, events: list[dict[str, Any]]) -> None:
         if events:
-            await (await self.raw()).execute(
-                _INSERT_EVENTS.format(document="$1"), _event_document(events)
-            )
+            await self.session.execute(insert(ShipmentEvent), events)
 
     async def zones_for_points(self, points: list[tuple[float, float]]) -> list[UUID | None]:
         """For each (lon, lat), the smallest zone containing it, in one round trip."""
@@ -197,25 +162,19 @@ class ShipmentRepository:
         )
 
     async def save_folds(
-        self,
-        events: Sequence[dict[str, Any]],
-        links: list[tuple[UUID, int, bytes]],
-        states: list[tuple[UUID, str, int, Any, int]],
+        self, links: list[tuple[UUID, int, bytes]], states: list[tuple[UUID, str, int, Any, int]]
     ) -> None:
-        """New event rows, complete with their chain links; links of rows stored without one
-        (event id, chain_seq, chain_hash); projections (id, status, attempts, delivered_at,
-        event_count): one statement, each event row written once."""
+        """New chain links (event id, chain_seq, chain_hash) and projections (id, status,
+        attempts, delivered_at, event_count), in one statement."""
         link_columns = [list(column) for column in zip(*links, strict=True)] or [[], [], []]
         state_columns = [list(column) for column in zip(*states, strict=True)] or [[]] * 5
         await (await self.raw()).execute(
             f"""
-            WITH inserted AS ({_INSERT_EVENTS_AFTER_FOLDS}),
-                 linked AS ({_SAVE_LINKS})
+            WITH linked AS ({_SAVE_LINKS})
             {_SAVE_STATES}
             """,
             *link_columns,
             *state_columns,
-            _event_document(events),
         )
 
     async def unsealed_events(self, shipment_ids: Sequence[UUID]) -> list[dict[str, Any]]:
@@ -254,7 +213,3 @@ class ShipmentRepository:
     async def events_for(self, shipment_ids: Sequence[UUID]) -> Sequence[ShipmentEvent]:
         query = select(ShipmentEvent).where(ShipmentEvent.shipment_id.in_(shipment_ids))
         return (await self.session.scalars(query)).all()
-
-
-def _event_document(events: Sequence[dict[str, Any]]) -> str:
-    return msgspec.json.encode([[e[name] for name in EVENT_COLUMNS] for e in events]).decode()

@@ -1,8 +1,6 @@
 """Shipments: intake (one or ten thousand), edits, cancellation and the event log behind them."""
 
-import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +39,6 @@ from backend.shipments.state import FoldEvent, fold_events, sort_events
 from backend.sync.changes import ManifestChangeLog
 
 FROZEN_STATUSES = ("delivered", "returned", "cancelled")
-_ZERO = timedelta(0)
 
 
 class ShipmentService:
@@ -112,11 +109,8 @@ class ShipmentService:
                 BulkCreated(index=index, id=row["id"], tracking_number=row["tracking_number"])
             )
         await self.repo.insert(shipments, parcels)
-        # New rows: ours alone, so each `created` event is its chain's first link.
-        rows, _, deferred = chain_new_events([], events)
-        await self.repo.append_events(rows)
-        if deferred:
-            await self.seal_chains(sorted(deferred))
+        await self.repo.append_events(events)
+        await self.seal_chains([row["id"] for row in shipments])  # new rows: ours alone
         return created, sorted(errors.values(), key=lambda e: e.index)
 
     def _pin_hash(self, shipment_id: UUID, requirements: Requirements | None) -> str | None:
@@ -258,33 +252,25 @@ class ShipmentService:
         """Append one dispatch-side event per shipment and re-fold them; returns new statuses."""
         await self.session.flush()
         now = utcnow()
-        # Stored as encoded here, and hashed into the chain from the same builtins.
-        builtins = msgspec.to_builtins(data or {})
         events = [
-            _event_row(sid, event_type, actor_id, now, builtins, source) for sid in shipment_ids
+            _event_row(sid, event_type, actor_id, now, data or {}, source) for sid in shipment_ids
         ]
-        changes = await self.refold(shipment_ids, new_events=events)
-        return {sid: after for sid, (_, after) in changes.items()}
+        await self.repo.append_events(events)
+        return {sid: after for sid, (_, after) in (await self.refold(shipment_ids)).items()}
 
     async def statuses(self, shipment_ids: set[UUID]) -> dict[UUID, str]:
         return await self.repo.statuses(sorted(shipment_ids)) if shipment_ids else {}
 
     async def refold(
-        self,
-        shipment_ids: Sequence[UUID],
-        *,
-        locked: Mapping[UUID, str] | None = None,
-        new_events: Sequence[dict[str, Any]] = (),
+        self, shipment_ids: Sequence[UUID], *, locked: Mapping[UUID, str] | None = None
     ) -> dict[UUID, tuple[str, str]]:
-        """Store `new_events` (rows of these shipments, every field the chain hashes) sealed
-        into their shipments' audit chains, and recompute the projections from all the events,
-        set-wise.
+        """Recompute these shipments' projections from all their events, set-wise, and seal
+        their new events into the audit chain (the same rows serve both).
 
-        Locks the rows in id order first (`lock_statuses`), so two writers of the same shipment
-        take turns and the second reads the first one's events and chain head; a caller that
-        took that lock already, in an earlier statement, passes the {id: status} it read as
-        `locked`. The links are computed here, after the head is read under the lock, so each
-        event row is inserted once, complete. Returns {id: (status before, after)}.
+        Locks the rows in id order first (`lock_statuses`), so two writers folding the same
+        shipment take turns and the second sees the first one's events; a caller that took that
+        lock already, in an earlier statement, passes the {id: status} it read as `locked`.
+        Returns {id: (status before, after)}.
         """
         ids = sorted(set(shipment_ids))
         if locked is not None:
@@ -304,18 +290,6 @@ class ShipmentService:
                     row["seq"],
                 )
             )
-        for event in new_events:
-            if event["shipment_id"] in grouped:
-                grouped[event["shipment_id"]].append(
-                    FoldEvent(
-                        event["id"],
-                        event["type"],
-                        event["source"],
-                        event["effective_at"],
-                        event["device_id"],
-                        event["seq"],
-                    )
-                )
         states = []
         changes: dict[UUID, tuple[str, str]] = {}
         attempts: dict[UUID, int] = {}
@@ -325,10 +299,7 @@ class ShipmentService:
             states.append((sid, status, state.attempts, state.delivered_at, len(events)))
             changes[sid] = (before[sid], status)
             attempts[sid] = state.attempts
-        inserts, links, deferred = chain_new_events(rows, new_events)
-        await self.repo.save_folds(inserts, links, states)
-        if deferred:
-            await self.seal_chains(sorted(deferred))
+        await self.repo.save_folds(_chain_links(rows), states)
         # Every status change passes here: keep it for the live feeds (published after commit)
         # and ask for the recipient's notification, both in this transaction.
         await LiveService(self.session).status_changed(changes)
@@ -336,12 +307,11 @@ class ShipmentService:
         return changes
 
     async def seal_chains(self, shipment_ids: Sequence[UUID]) -> None:
-        """Link the events stored without a link, in arrival order, from the stored rows: the
-        fallback of `chain_new_events` for events whose JSON jsonb reprints differently.
+        """Link the events not yet in their shipment's audit chain, in arrival order.
 
         Callers hold the shipment rows (refold locks them; intake owns its new rows), so two
         writers never link the same position; the unique (shipment_id, chain_seq) index
-        guards it anyway. Two statements for any number of events.
+        guards it anyway. Three statements for any number of events.
         """
         heads: dict[UUID, tuple[int, bytes]] = {}
         links = []
@@ -357,95 +327,38 @@ class ShipmentService:
         await self.repo.save_links(links)
 
 
-def chain_new_events(
-    stored: Sequence[Any], new_events: Sequence[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[tuple[UUID, int, bytes]], set[UUID]]:
-    """Link `new_events` (rows about to be inserted) into their shipments' audit chains after
-    `stored` (all stored events of those shipments, as `fold_inputs` reads them: sealed ones
-    with their link, unsealed ones with every field the chain hashes).
-
-    Returns the new rows with `chain_seq`/`chain_hash` set, the links of stored rows that had
-    none (rows from before the chain), and the shipments whose remaining events are left
-    unsealed for `seal_chains`. Every shipment's unsealed rows and new events are linked after
-    its head in arrival order (received_at, a write's own events by device seq, then id), as
-    `seal_chains` links them. A new event is hashed as PostgreSQL will store it; where its JSON
-    might not read back identically (`_jsonb_stable`), it and its shipment's later events are
-    inserted unsealed and sealed from the stored rows instead (rare: huge or -0.0 numbers)."""
+def _chain_links(rows: Sequence[Any]) -> list[tuple[UUID, int, bytes]]:
+    """(event id, chain_seq, chain_hash) for the unsealed events among all of their shipments'
+    events: linked after each shipment's head in arrival order (received_at, a write's own
+    events by device seq, then id), as `seal_chains` links them."""
     heads: dict[UUID, tuple[int, bytes]] = {}
-    unsealed: list[tuple[bool, Any]] = []
-    for row in stored:
+    unsealed = []
+    for row in rows:
         if row["chain_hash"] is None:
-            unsealed.append((False, row))
+            unsealed.append(row)
         elif row["chain_seq"] > heads.get(row["shipment_id"], (0, GENESIS))[0]:
             heads[row["shipment_id"]] = (row["chain_seq"], row["chain_hash"])
-    unsealed += [(True, event) for event in new_events]
     unsealed.sort(
-        key=lambda item: (
-            item[1]["shipment_id"],
-            item[1]["received_at"],
-            item[1]["seq"] is not None,
-            item[1]["seq"] or 0,
-            item[1]["id"],
+        key=lambda r: (
+            r["shipment_id"],
+            r["received_at"],
+            r["seq"] is not None,
+            r["seq"] or 0,
+            r["id"],
         )
     )
-    inserts: list[dict[str, Any]] = []
-    links: list[tuple[UUID, int, bytes]] = []
-    deferred: set[UUID] = set()
-    for new, row in unsealed:
+    links = []
+    for row in unsealed:
         sid = row["shipment_id"]
-        if new and sid not in deferred and not _jsonb_stable(row):
-            deferred.add(sid)
-        if sid in deferred:
-            if new:
-                inserts.append(row | {"chain_seq": None, "chain_hash": None})
-            continue
         seq, previous = heads.get(sid, (0, GENESIS))
-        event = (
-            row
-            if new
-            else dict(row)
-            | {"data": json_decode(row["data"]), "anomalies": json_decode(row["anomalies"])}
-        )
+        event = dict(row) | {
+            "data": json_decode(row["data"]),
+            "anomalies": json_decode(row["anomalies"]),
+        }
         digest = chain_link(previous, event)
         heads[sid] = (seq + 1, digest)
-        if new:
-            inserts.append(row | {"chain_seq": seq + 1, "chain_hash": digest})
-        else:
-            links.append((row["id"], seq + 1, digest))
-    return inserts, links, deferred
-
-
-def _jsonb_stable(event: Mapping[str, Any]) -> bool:
-    """Whether the event's `data` and `anomalies` (JSON builtins) read back from jsonb as the
-    same canonical bytes, and its times are UTC (as they read back): jsonb keeps numbers as
-    `numeric`, which prints 1e+16 as an integer and -0.0 as 0.0."""
-    return (
-        _utc(event["occurred_at"])
-        and _utc(event["effective_at"])
-        and _utc(event["received_at"])
-        and _json_stable(event["data"])
-        and _json_stable(event["anomalies"])
-    )
-
-
-def _utc(at: datetime) -> bool:
-    return at.utcoffset() == _ZERO
-
-
-def _json_stable(value: Any) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_stable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_json_stable(v) for v in value)
-    if isinstance(value, float):
-        if value == 0:
-            return math.copysign(1.0, value) > 0
-        return math.isfinite(value) and abs(value) < 1e16
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return -(2**63) <= value < 2**63
-    return isinstance(value, str)
+        links.append((row["id"], seq + 1, digest))
+    return links
 
 
 def _shipment_row(data: ShipmentCreate, zone_id: UUID | None) -> dict[str, Any]:
@@ -485,8 +398,6 @@ def _event_row(
         "source": source,
         "type": event_type,
         "actor_id": actor_id,
-        "device_id": None,
-        "seq": None,
         "occurred_at": at,
         "effective_at": at,
         "received_at": at,

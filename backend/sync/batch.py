@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -196,27 +196,8 @@ def event_row(item: Pending) -> tuple[Any, ...]:
         event.occurred_at,
         item.effective_at,
         item.body,
+        item.anomalies,
     )
-
-
-def log_row(item: Pending, device_id: str, received_at: datetime) -> dict[str, Any]:
-    """An accepted event as its shipment's event log stores it (every field the audit chain
-    hashes; times in UTC, as they read back): `data` as the device sent it."""
-    event = item.event
-    return {
-        "id": event.event_id,
-        "shipment_id": item.shipment_id,
-        "source": "device",
-        "type": event.type,
-        "actor_id": None,
-        "device_id": device_id,
-        "seq": event.seq,
-        "occurred_at": event.occurred_at.astimezone(UTC),
-        "effective_at": item.effective_at.astimezone(UTC),  # type: ignore[union-attr]
-        "received_at": received_at,
-        "data": event.data,
-        "anomalies": item.anomalies,
-    }
 
 
 def fixes(fresh: list[Pending]) -> list[Fix]:

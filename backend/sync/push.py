@@ -9,7 +9,6 @@ The steps, each one statement for the whole batch:
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -21,15 +20,7 @@ from backend.lib.clock import utcnow
 from backend.lib.errors import Forbidden, Invalid
 from backend.pod.service import DEFAULT_GEOFENCE_M, PodService
 from backend.shipments.service import ShipmentService
-from backend.sync.batch import (
-    Batch,
-    Pending,
-    about_shipments,
-    delivery,
-    event_row,
-    fixes,
-    log_row,
-)
+from backend.sync.batch import Batch, Pending, about_shipments, delivery, event_row, fixes
 from backend.sync.changes import ManifestChangeLog
 from backend.sync.repository import SyncRepository
 from backend.sync.schemas import PushRequest, PushResponse
@@ -83,7 +74,7 @@ class PushService:
         await self._settle_existing(batch, [p for p in accepted if p.event.event_id not in new_ids])
         fresh = [p for p in accepted if p.event.event_id in new_ids]
         # Shipments that are not re-folded keep the status they were locked with.
-        statuses = locked | await self._apply(batch, fresh, started, locked, now)
+        statuses = locked | await self._apply(batch, fresh, started, locked)
         await TrackingService(self.session).record_fixes(driver_id, request.device_id, fixes(fresh))
         await self.repo.quarantine(batch.quarantine)
         response = PushResponse(batch.answer(accepted, statuses), ack_seq=0, server_time=now)
@@ -132,22 +123,14 @@ class PushService:
                 batch.reject(item.index, "conflicting_duplicate")
 
     async def _apply(
-        self,
-        batch: Batch,
-        fresh: list[Pending],
-        started: list[UUID],
-        locked: dict[UUID, str],
-        received_at: datetime,
+        self, batch: Batch, fresh: list[Pending], started: list[UUID], locked: dict[UUID, str]
     ) -> dict[UUID, str]:
         """Fold what changed, record proofs of delivery, open incidents, tell affected drivers
         (of changed shipments and of the routes this push started)."""
         driver_id, device_id = batch.driver_id, batch.request.device_id
         touched = sorted({p.shipment_id for p in fresh if p.shipment_id})
-        logged = [log_row(p, device_id, received_at) for p in fresh if p.shipment_id]
         folds = (
-            await ShipmentService(self.session).refold(touched, locked=locked, new_events=logged)
-            if touched
-            else {}
+            await ShipmentService(self.session).refold(touched, locked=locked) if touched else {}
         )
         await PodService(self.session, geofence_m=self.geofence_m).record_deliveries(
             [delivery(p, driver_id, device_id) for p in fresh if p.event.type == "delivered"]

@@ -134,21 +134,19 @@ class SyncRepository:
         batch_id: UUID,
         received_at: datetime,
     ) -> tuple[set[UUID], dict[UUID, str]]:
-        """Insert accepted events into the inbox and row-lock their shipments for the fold, in
-        one statement. The new ones that concern a shipment go into its event log with the fold
-        (`ShipmentService.refold`), sealed into its audit chain: the chain head is read after
-        this lock is granted.
+        """Insert accepted events into the inbox and, where they concern a shipment, into its
+        event log, and row-lock their shipments for the fold, in one statement.
 
         Rows: (event_id, seq, type, shipment_id, content_hash, occurred_at, effective_at, body
-        json bytes). They travel as one JSON array of arrays: msgspec encodes that several
-        times faster than asyncpg encodes eight arrays, and PostgreSQL parses each body
+        json bytes, anomalies). They travel as one JSON array of arrays: msgspec encodes that
+        several times faster than asyncpg encodes nine arrays, and PostgreSQL parses each body
         once. Returns the ids that were new (the rest already existed) and {shipment: status}
         of the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE` in id order); its
         statuses are the latest committed, and the fold's reads come in later statements, so
         they see every event committed before the lock was granted."""
         if not rows:
             return set(), {}
-        encoded = msgspec.json.encode([(*row[:7], msgspec.Raw(row[7])) for row in rows])
+        encoded = msgspec.json.encode([(*row[:7], msgspec.Raw(row[7]), row[8]) for row in rows])
         result = await (await self.raw()).fetch(
             """
             WITH input AS (
@@ -157,7 +155,7 @@ class SyncRepository:
                        decode(e ->> 4, 'base64') AS content_hash,
                        (e ->> 5)::timestamptz AS occurred_at,
                        (e ->> 6)::timestamptz AS effective_at,
-                       e -> 7 AS body
+                       e -> 7 AS body, e -> 8 AS anomalies
                 FROM jsonb_array_elements($1::text::jsonb) AS e
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
@@ -167,6 +165,15 @@ class SyncRepository:
                 FROM input
                 ON CONFLICT (event_id) DO NOTHING
                 RETURNING event_id
+            ), logged AS (
+                INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id,
+                                             seq, occurred_at, effective_at, received_at, data,
+                                             anomalies)
+                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, $3, i.seq,
+                       i.occurred_at, i.effective_at, $5,
+                       COALESCE(i.body -> 'data', '{}'::jsonb), i.anomalies
+                FROM input i JOIN inbox USING (event_id)
+                WHERE i.shipment_id IS NOT NULL
             ), locked AS (
                 SELECT s.id, s.status FROM shipments s
                 WHERE s.id IN (SELECT shipment_id FROM input)
