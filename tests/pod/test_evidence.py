@@ -11,7 +11,7 @@ import pytest
 
 from backend.cli import main
 from backend.pod.chain import GENESIS, chain
-from backend.pod.evidence import verify_file
+from backend.pod.evidence import verify_bytes, verify_file
 from tests.pod.support import blob_bytes, delivery, sha, upload
 
 
@@ -219,3 +219,25 @@ async def test_events_stored_before_the_chain_are_sealed_by_the_next_write(api, 
     events = await stored_chain(db, job.shipment_id)
     assert [e["type"] for e in events] == ["created", "assigned", "scan_loaded", "updated"]
     assert [e["chain_hash"] for e in events] == chain(events, GENESIS)
+
+
+async def test_links_hash_what_postgresql_stores(api, db) -> None:
+    """jsonb prints some numbers differently from how they were sent (1e16 as an integer, -0.0
+    as 0.0) and times come back in UTC. Whatever the device sent, every link matches the stored
+    rows the verifier reads, before and after such an event."""
+    job = await delivery(api)
+    device = job.device
+    plain = device.event("arrived", 3, shipment_id=job.shipment_id, data={"speed": 1.5})
+    odd = device.event(
+        "arrived", 4, shipment_id=job.shipment_id, data={"odometer": 1e16, "tilt": -0.0}
+    )
+    odd["occurred_at"] = odd["occurred_at"].replace("Z", "+02:00")
+    later = device.event("arrived", 5, shipment_id=job.shipment_id, data={"tiny": 1e-7})
+    await device.push([plain, odd, later])
+    response = await api.patch(f"/v1/shipments/{job.shipment_id}", {"notes": "side door"})
+    assert response.status_code == 200
+    events = await stored_chain(db, job.shipment_id)
+    assert [e["chain_seq"] for e in events] == list(range(1, 8))
+    assert [e["chain_hash"] for e in events] == chain(events, GENESIS)
+    document = (await api.get(f"/v1/shipments/{job.shipment_id}/evidence")).content
+    assert verify_bytes(document, None).ok
