@@ -53,3 +53,50 @@ def chain(events: Iterable[Mapping[str, Any]], previous: bytes = GENESIS) -> lis
         previous = link(previous, event)
         hashes.append(previous)
     return hashes
+
+
+Heads = dict[Any, tuple[int, bytes]]  # shipment id -> (chain_seq, chain_hash) of its last link
+
+
+def extend(heads: Heads, events: Iterable[Mapping[str, Any]]) -> list[tuple[Any, int, bytes]]:
+    """Link `events` (in arrival order) after their shipments' heads, moving the heads along;
+    returns (event id, chain_seq, chain_hash) per event."""
+    links = []
+    for event in events:
+        shipment_id = event["shipment_id"]
+        seq, previous = heads.get(shipment_id, (0, GENESIS))
+        digest = link(previous, event)
+        heads[shipment_id] = (seq + 1, digest)
+        links.append((event["id"], seq + 1, digest))
+    return links
+
+
+def link_unsealed(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, int, bytes]]:
+    """Links for the unsealed rows among all stored events of their shipments (`data` and
+    `anomalies` as JSON text): after each shipment's head, in arrival order (received_at, a
+    write's own events by device seq, then id) — the order `unsealed_events` reads them in."""
+    heads: Heads = {}
+    unsealed = []
+    for row in rows:
+        if row["chain_hash"] is None:
+            unsealed.append(row)
+        elif row["chain_seq"] > heads.get(row["shipment_id"], (0, GENESIS))[0]:
+            heads[row["shipment_id"]] = (row["chain_seq"], row["chain_hash"])
+    unsealed.sort(
+        key=lambda r: (
+            r["shipment_id"],
+            r["received_at"],
+            r["seq"] is not None,
+            r["seq"] or 0,
+            r["id"],
+        )
+    )
+    decoded = (
+        dict(row)
+        | {
+            "data": msgspec.json.decode(row["data"]),
+            "anomalies": msgspec.json.decode(row["anomalies"]),
+        }
+        for row in unsealed
+    )
+    return extend(heads, decoded)

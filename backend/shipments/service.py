@@ -5,7 +5,6 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from msgspec.json import decode as json_decode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.schemas import Principal
@@ -17,8 +16,8 @@ from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.live.service import LiveService
 from backend.manifests.repository import ManifestRepository
 from backend.notifications.service import NotificationService
-from backend.pod.chain import GENESIS
-from backend.pod.chain import link as chain_link
+from backend.pod.chain import GENESIS, link_unsealed
+from backend.pod.chain import extend as extend_chain
 from backend.pod.pins import pin_for, pin_hash
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.shipments.repository import ShipmentRepository
@@ -299,7 +298,7 @@ class ShipmentService:
             states.append((sid, status, state.attempts, state.delivered_at, len(events)))
             changes[sid] = (before[sid], status)
             attempts[sid] = state.attempts
-        await self.repo.save_folds(_chain_links(rows), states)
+        await self.repo.save_folds(link_unsealed(rows), states)
         # Every status change passes here: keep it for the live feeds (published after commit)
         # and ask for the recipient's notification, both in this transaction.
         await LiveService(self.session).status_changed(changes)
@@ -313,52 +312,10 @@ class ShipmentService:
         writers never link the same position; the unique (shipment_id, chain_seq) index
         guards it anyway. Three statements for any number of events.
         """
-        heads: dict[UUID, tuple[int, bytes]] = {}
-        links = []
-        for event in await self.repo.unsealed_events(shipment_ids):
-            sid = event["shipment_id"]
-            seq, previous = heads.get(sid) or (
-                event["head_seq"] or 0,
-                event["head_hash"] or GENESIS,
-            )
-            digest = chain_link(previous, event)
-            heads[sid] = (seq + 1, digest)
-            links.append((event["id"], seq + 1, digest))
+        events = await self.repo.unsealed_events(shipment_ids)
+        heads = {e["shipment_id"]: (e["head_seq"] or 0, e["head_hash"] or GENESIS) for e in events}
+        links = extend_chain(heads, events)
         await self.repo.save_links(links)
-
-
-def _chain_links(rows: Sequence[Any]) -> list[tuple[UUID, int, bytes]]:
-    """(event id, chain_seq, chain_hash) for the unsealed events among all of their shipments'
-    events: linked after each shipment's head in arrival order (received_at, a write's own
-    events by device seq, then id), as `seal_chains` links them."""
-    heads: dict[UUID, tuple[int, bytes]] = {}
-    unsealed = []
-    for row in rows:
-        if row["chain_hash"] is None:
-            unsealed.append(row)
-        elif row["chain_seq"] > heads.get(row["shipment_id"], (0, GENESIS))[0]:
-            heads[row["shipment_id"]] = (row["chain_seq"], row["chain_hash"])
-    unsealed.sort(
-        key=lambda r: (
-            r["shipment_id"],
-            r["received_at"],
-            r["seq"] is not None,
-            r["seq"] or 0,
-            r["id"],
-        )
-    )
-    links = []
-    for row in unsealed:
-        sid = row["shipment_id"]
-        seq, previous = heads.get(sid, (0, GENESIS))
-        event = dict(row) | {
-            "data": json_decode(row["data"]),
-            "anomalies": json_decode(row["anomalies"]),
-        }
-        digest = chain_link(previous, event)
-        heads[sid] = (seq + 1, digest)
-        links.append((row["id"], seq + 1, digest))
-    return links
 
 
 def _shipment_row(data: ShipmentCreate, zone_id: UUID | None) -> dict[str, Any]:
