@@ -14,10 +14,11 @@ from uuid import UUID
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.devices import driver_on_device
 from backend.auth.schemas import Principal
 from backend.incidents.service import IncidentService
 from backend.lib.clock import utcnow
-from backend.lib.errors import Forbidden, Invalid
+from backend.lib.errors import Invalid
 from backend.pod.service import DEFAULT_GEOFENCE_M, PodService
 from backend.shipments.service import ShipmentService
 from backend.sync.batch import Batch, Pending, about_shipments, delivery, event_row, fixes
@@ -38,7 +39,7 @@ class PushService:
 
     async def push(self, principal: Principal, request: PushRequest) -> PushResponse | bytes:
         """The response, or the stored bytes of an earlier identical push of this batch."""
-        driver_id = _driver_bound_to(principal, request.device_id)
+        driver_id = driver_on_device(principal, request.device_id, "events")
         if len(request.events) > self.max_events:
             raise Invalid(
                 f"At most {self.max_events} events per push", field="events", code="too_many_events"
@@ -150,17 +151,3 @@ class PushService:
                 ]
             )
         return {sid: after for sid, (_, after) in folds.items()}
-
-
-def _driver_bound_to(principal: Principal, device_id: str) -> UUID:
-    if principal.driver_id is None:
-        raise Forbidden("Only drivers push events")
-    if principal.device_id is None:
-        raise Forbidden("Sign in with a device_id to push", code="token_without_device")
-    if principal.device_id != device_id:
-        raise Invalid(
-            "device_id differs from the device this token is bound to",
-            field="device_id",
-            code="device_mismatch",
-        )
-    return principal.driver_id

@@ -9,10 +9,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.devices import driver_on_device
 from backend.auth.schemas import Principal
 from backend.incidents.service import IncidentService, NewIncident
 from backend.lib.clock import utcnow
-from backend.lib.errors import Forbidden, Invalid, NotFound
+from backend.lib.errors import Invalid, NotFound
 from backend.lib.geo import Point
 from backend.live.messages import announce_positions
 from backend.tracking.partitions import retention_cutoff
@@ -49,7 +50,7 @@ class TrackingService:
     # ingest ----------------------------------------------------------------------------------
 
     async def ingest_pings(self, principal: Principal, batch: PingBatch) -> PingResult:
-        driver_id = _driver_bound_to(principal, batch.device_id)
+        driver_id = driver_on_device(principal, batch.device_id, "pings")
         fixes = [(p.at, p.lon, p.lat, p.accuracy_m, p.speed_mps, p.heading) for p in batch.pings]
         return await self.record_fixes(driver_id, batch.device_id, fixes)
 
@@ -159,20 +160,6 @@ class TrackingService:
             ]
         )
         return len(rows)
-
-
-def _driver_bound_to(principal: Principal, device_id: str) -> UUID:
-    if principal.driver_id is None:
-        raise Forbidden("Only drivers send pings")
-    if principal.device_id is None:
-        raise Forbidden("Sign in with a device_id to send pings", code="token_without_device")
-    if principal.device_id != device_id:
-        raise Invalid(
-            "device_id differs from the device this token is bound to",
-            field="device_id",
-            code="device_mismatch",
-        )
-    return principal.driver_id
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
