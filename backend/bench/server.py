@@ -92,16 +92,25 @@ def children(pid: int) -> list[int]:
 @contextmanager
 def running_server(database_url: str, workers: int, pool_size: int) -> Iterator[Server]:
     """uvicorn with `workers` processes; stopped on the way out, whatever happened."""
-    port = free_port()
-    env = os.environ | {
+    env = {
         "LASTMILE_DATABASE_URL": database_url,
         "LASTMILE_SECRET_KEY": SECRET_KEY,
         "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
         "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LASTMILE_LOG_LEVEL": "WARNING",
         "LASTMILE_DB_POOL_SIZE": str(pool_size),
     }
-    log_path = Path(tempfile.mkstemp(prefix=f"lastmile-bench-{workers}w-", suffix=".log")[1])
+    with api_process(env, workers=workers, log_prefix=f"lastmile-bench-{workers}w-") as server:
+        yield server
+
+
+@contextmanager
+def api_process(
+    env: dict[str, str], *, workers: int = 1, log_prefix: str = "lastmile-", keep_log: bool = True
+) -> Iterator[Server]:
+    """The API under uvicorn on a free loopback port, with `LASTMILE_*` settings from `env`
+    (over this process's environment); stopped on the way out, whatever happened."""
+    port = free_port()
+    log_path = Path(tempfile.mkstemp(prefix=log_prefix, suffix=".log")[1])
     command = [
         str(Path(sys.executable).parent / "uvicorn"),
         "backend.app:create_app",
@@ -118,7 +127,12 @@ def running_server(database_url: str, workers: int, pool_size: int) -> Iterator[
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            env=os.environ | {"LASTMILE_LOG_LEVEL": "WARNING"} | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = Server(process, f"http://127.0.0.1:{port}", workers, log_path)
     try:
@@ -126,6 +140,8 @@ def running_server(database_url: str, workers: int, pool_size: int) -> Iterator[
         yield server
     finally:
         stop(process)
+        if not keep_log:
+            log_path.unlink(missing_ok=True)
 
 
 def wait_ready(server: Server, timeout: float = 60.0) -> None:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 from websockets.asyncio.client import ClientConnection
 
-from backend.bench.server import ROOT, Server, free_port, stop, wait_ready
+from backend.bench.server import Server, api_process
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 
 
@@ -26,45 +21,17 @@ def api_worker(
 ) -> Iterator[Server]:
     """One uvicorn worker process of the API; stopped on the way out."""
     settings = make_settings()
-    port = free_port()
-    env = (
-        os.environ
-        | {
-            "LASTMILE_DATABASE_URL": settings.plain_database_url,
-            "LASTMILE_SECRET_KEY": settings.secret_key,
-            "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
-            "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "LASTMILE_CHANNELS_BACKEND": channels_backend,
-            "LASTMILE_EMBEDDED_WORKER": "false",
-            "LASTMILE_LOG_LEVEL": "WARNING",
-            "LASTMILE_DB_POOL_SIZE": "4",
-        }
-        | ({"LASTMILE_REDIS_URL": redis_url} if redis_url else {})
-    )
-    log_path = Path(tempfile.mkstemp(prefix="lastmile-live-test-", suffix=".log")[1])
-    command = [
-        str(Path(sys.executable).parent / "uvicorn"),
-        "backend.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", 1, log_path)
-    try:
-        wait_ready(server)
+    env = {
+        "LASTMILE_DATABASE_URL": settings.plain_database_url,
+        "LASTMILE_SECRET_KEY": settings.secret_key,
+        "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+        "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "LASTMILE_CHANNELS_BACKEND": channels_backend,
+        "LASTMILE_EMBEDDED_WORKER": "false",
+        "LASTMILE_DB_POOL_SIZE": "4",
+    } | ({"LASTMILE_REDIS_URL": redis_url} if redis_url else {})
+    with api_process(env, log_prefix="lastmile-live-test-", keep_log=False) as server:
         yield server
-    finally:
-        stop(process)
-        log_path.unlink(missing_ok=True)
 
 
 def ws_url(server: Server, token: str, **params: str) -> str:

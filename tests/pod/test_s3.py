@@ -3,12 +3,13 @@ mode, when installed) and AWS's published Signature V4 example."""
 
 import io
 import shutil
-import socket
 import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from litestar import Litestar
 
 from backend.app import create_app
+from backend.bench.server import free_port
 from backend.config import Settings
 from backend.pod.s3 import EMPTY_SHA256, S3BlobStore, sign
 from tests.conftest import _truncate, make_settings
@@ -41,18 +43,14 @@ def test_signatures_match_the_aws_example() -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    executable = shutil.which("moto_server")
+    # A dev dependency: beside this interpreter, whether or not the venv is on PATH.
+    beside = Path(sys.executable).parent / "moto_server"
+    executable = str(beside) if beside.exists() else shutil.which("moto_server")
     if executable is None:
         pytest.skip("no S3-compatible server here (moto_server is not installed)")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [executable, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
