@@ -23,7 +23,7 @@ from backend.live.stream import ShipmentStream
 
 # Close code telling a WebSocket client to reconnect (it fell behind or the listener was lost).
 RECONNECT = 1012
-LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "incident")
+LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "pod", "incident")
 
 
 def visible_to(principal: Principal, types: frozenset[str] | None):

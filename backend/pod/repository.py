@@ -24,6 +24,10 @@ _STATUS = """
 """
 
 
+# What the live feed shows of a POD.
+_HEADLINE = "id, shipment_id, driver_id, status, handoff, flags::text AS flags"
+
+
 class PodRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -86,14 +90,15 @@ class PodRepository:
         )
         return {row["sha256"] for row in rows}
 
-    async def insert_pods(self, rows: list[tuple[Any, ...]]) -> None:
+    async def insert_pods(self, rows: list[tuple[Any, ...]]) -> list[asyncpg.Record]:
         """(id, shipment, driver, device, effective_at, handoff, recipient_name, signature,
         photos json, pin_result, age_verified, min_age, lon, lat, accuracy, distance, geofence,
-        missing_blobs json, missing_requirements json, flags json)."""
+        missing_blobs json, missing_requirements json, flags json); returns the new PODs'
+        headlines."""
         if not rows:
-            return
+            return []
         columns = list(zip(*rows, strict=True))
-        await (await self.raw()).execute(
+        return await (await self.raw()).fetch(
             f"""
             INSERT INTO pods (id, shipment_id, driver_id, device_id, effective_at, handoff,
                               recipient_name, signature_sha256, photo_sha256s, pin_result,
@@ -115,6 +120,7 @@ class PodRepository:
                      recipient_name, signature, photos, pin_result, age_verified, min_age,
                      lon, lat, accuracy, distance, geofence, missing, requirements, flags)
             ON CONFLICT (id) DO NOTHING
+            RETURNING {_HEADLINE}
             """,
             *columns,
         )
@@ -139,9 +145,10 @@ class PodRepository:
         )
         return bool(created)
 
-    async def blob_arrived(self, sha256: str) -> None:
-        """Strike the blob off every POD waiting for it; those with nothing left move on."""
-        await (await self.raw()).execute(
+    async def blob_arrived(self, sha256: str) -> list[asyncpg.Record]:
+        """Strike the blob off every POD waiting for it; those with nothing left move on.
+        Returns the headlines of the PODs it touched."""
+        return await (await self.raw()).fetch(
             f"""
             UPDATE pods SET missing_blobs = missing_blobs - $1::text,
                 status = {
@@ -151,6 +158,7 @@ class PodRepository:
             },
                 updated_at = now()
             WHERE missing_blobs ? $1::text
+            RETURNING {_HEADLINE}
             """,
             sha256,
         )

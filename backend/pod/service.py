@@ -15,6 +15,7 @@ from backend.auth.schemas import Principal
 from backend.incidents.service import IncidentService, PodIncident
 from backend.lib.errors import NotFound
 from backend.lib.geo import point_from_db
+from backend.live.messages import LiveMessage, announce
 from backend.pod.models import Pod
 from backend.pod.pins import pin_matches
 from backend.pod.repository import PodRepository
@@ -63,11 +64,11 @@ class PodService:
             verdict = assess(delivery, fact, present)
             rows.append(_pod_row(delivery, fact, verdict, self.geofence_m))
             incidents += _incidents(delivery, fact, verdict)
-        await self.repo.insert_pods(rows)
+        _announce(self.session, await self.repo.insert_pods(rows))
         await IncidentService(self.session).pod_incidents(incidents)
 
     async def blob_arrived(self, sha256: str) -> None:
-        await self.repo.blob_arrived(sha256)
+        _announce(self.session, await self.repo.blob_arrived(sha256))
 
     # reads -----------------------------------------------------------------------------------
 
@@ -116,6 +117,27 @@ class PodService:
             delivered_at=latest.effective_at,
             photo_sha256s=photos if share else [],
         )
+
+
+def _announce(session: AsyncSession, pods: Sequence[Any]) -> None:
+    """New or changed PODs on the staff live feed (after commit)."""
+    announce(
+        session,
+        (
+            LiveMessage(
+                type="pod",
+                shipment_id=pod["shipment_id"],
+                driver_id=pod["driver_id"],
+                data={
+                    "pod_id": str(pod["id"]),
+                    "status": pod["status"],
+                    "handoff": pod["handoff"],
+                    "flags": msgspec.json.decode(pod["flags"]),
+                },
+            )
+            for pod in pods
+        ),
+    )
 
 
 def named_blobs(delivery: Delivery) -> list[str]:
