@@ -51,7 +51,10 @@ class SyncController(Controller):
                 code="too_many_events",
             )
         result = await PushService(
-            db_session, max_events=settings.sync_max_events, geofence_m=settings.pod_geofence_m
+            db_session,
+            max_events=settings.sync_max_events,
+            geofence_m=settings.pod_geofence_m,
+            position_retention_days=settings.tracking_retention_days,
         ).push(request.user, data)
         if isinstance(result, bytes):
             return Response(result, media_type="application/json")

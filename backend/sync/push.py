@@ -30,12 +30,18 @@ from backend.tracking.service import TrackingService
 
 class PushService:
     def __init__(
-        self, session: AsyncSession, *, max_events: int, geofence_m: float = DEFAULT_GEOFENCE_M
+        self,
+        session: AsyncSession,
+        *,
+        max_events: int,
+        geofence_m: float = DEFAULT_GEOFENCE_M,
+        position_retention_days: int = 30,
     ) -> None:
         self.session = session
         self.repo = SyncRepository(session)
         self.max_events = max_events
         self.geofence_m = geofence_m
+        self.position_retention_days = position_retention_days
 
     async def push(self, principal: Principal, request: PushRequest) -> PushResponse | bytes:
         """The response, or the stored bytes of an earlier identical push of this batch."""
@@ -76,7 +82,9 @@ class PushService:
         fresh = [p for p in accepted if p.event.event_id in new_ids]
         # Shipments that are not re-folded keep the status they were locked with.
         statuses = locked | await self._apply(batch, fresh, started, locked)
-        await TrackingService(self.session).record_fixes(driver_id, request.device_id, fixes(fresh))
+        await TrackingService(
+            self.session, retention_days=self.position_retention_days
+        ).record_fixes(driver_id, request.device_id, fixes(fresh))
         await self.repo.quarantine(batch.quarantine)
         response = PushResponse(batch.answer(accepted, statuses), ack_seq=0, server_time=now)
         # The stored copy gets its ack_seq in SQL, from the statement that advances it.
