@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Ping history, natively partitioned by day. Day partitions (positions_pYYYYMMDD) are made
-    # ahead and dropped after retention by backend/tracking/jobs.py; the default partition
+    # ahead and dropped after retention by backend/system/jobs.py; the default partition
     # catches anything outside them so an insert never fails for want of a partition.
     op.execute(
         """
