@@ -83,7 +83,7 @@ class ManifestChangeLog:
         )
 
     async def prune(self, older_than: datetime) -> int:
-        """Drop changes past retention; cursors at or below `pruned_version` must reset."""
+        """Drop changes past retention; cursors below `pruned_version` must reset."""
         return await (await self._raw()).fetchval(
             """
             WITH gone AS (

@@ -81,9 +81,14 @@ def upgrade() -> None:
         ["shipment_id", "created_at"],
         unique=False,
     )
+    # Both tables are appended to in time order: BRIN indexes serve their retention prunes.
+    for table in ("shipment_feed", "manifest_changes"):
+        op.create_index(f"ix_{table}_created_at", table, ["created_at"], postgresql_using="brin")
 
 
 def downgrade() -> None:
+    for table in ("shipment_feed", "manifest_changes"):
+        op.drop_index(f"ix_{table}_created_at", table_name=table)
     op.drop_index("ix_notifications_shipment_created", table_name="notifications")
     op.drop_table("notifications")
     op.drop_table("shipment_feed")
