@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError
@@ -73,6 +74,21 @@ class Invalid(DomainError):
     def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
         errors = [{"field": field, "message": detail}] if field else None
         super().__init__(detail, code=code, errors=errors)
+
+
+T = TypeVar("T")
+
+
+def decode_body(body: bytes, into: type[T]) -> T:
+    """A JSON request body as `into`: 400 if it is not JSON, 422 naming the field if it is not
+    that shape (for handlers that read the raw body to check limits first)."""
+    try:
+        return msgspec.json.decode(body, type=into)
+    except msgspec.ValidationError as exc:
+        field, text = describe_validation(str(exc))
+        raise Invalid(f"{field}: {text}", field=field) from None
+    except msgspec.DecodeError:
+        raise DomainError("The body is not valid JSON", code="malformed_json") from None
 
 
 def problem(

@@ -1,6 +1,5 @@
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
@@ -10,11 +9,9 @@ from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.errors import (
-    DomainError,
     Forbidden,
-    Invalid,
     PayloadTooLarge,
-    describe_validation,
+    decode_body,
 )
 from backend.sync.pull import PullService
 from backend.sync.push import PushService
@@ -44,7 +41,7 @@ class SyncController(Controller):
         body = await request.body()
         if len(body) > settings.sync_max_bytes:
             raise PayloadTooLarge(f"A push may carry at most {settings.sync_max_bytes} bytes")
-        data = _decode(body)
+        data = decode_body(body, PushRequest)
         if len(data.events) > settings.sync_max_events:
             raise PayloadTooLarge(
                 f"A push may carry at most {settings.sync_max_events} events",
@@ -72,13 +69,3 @@ class SyncController(Controller):
         if request.user.driver_id is None:
             raise Forbidden("Only drivers pull manifests")
         return await PullService(db_session).pull(request.user.driver_id, cursor, limit)
-
-
-def _decode(body: bytes) -> PushRequest:
-    try:
-        return msgspec.json.decode(body, type=PushRequest)
-    except msgspec.ValidationError as exc:
-        field, text = describe_validation(str(exc))
-        raise Invalid(f"{field}: {text}", field=field) from None
-    except msgspec.DecodeError:
-        raise DomainError("The body is not valid JSON", code="malformed_json") from None

@@ -2,7 +2,6 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -11,7 +10,7 @@ from backend.auth.guards import requires, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import DomainError, Invalid, PayloadTooLarge, describe_validation
+from backend.lib.errors import PayloadTooLarge, decode_body
 from backend.tracking.schemas import PingBatch, PingResult, PositionCollection, TrackFeature
 from backend.tracking.service import TrackingService
 
@@ -30,7 +29,7 @@ class TrackingController(Controller):
         """Store location pings: `{device_id, pings: [{at, lon, lat, accuracy_m?, speed_mps?,
         heading?}]}`, at most `LASTMILE_TRACKING_MAX_PINGS` per call. Replays are harmless;
         a late ping never moves the latest position backwards."""
-        batch = _decode(await request.body())
+        batch = decode_body(await request.body(), PingBatch)
         if len(batch.pings) > settings.tracking_max_pings:
             raise PayloadTooLarge(
                 f"At most {settings.tracking_max_pings} pings per call", code="too_many_pings"
@@ -66,13 +65,3 @@ class DriverTrackController(Controller):
         """The driver's fixes between `from` and `to` (default: the last 12 hours, at most
         7 days) as a GeoJSON LineString Feature; drivers may read only their own."""
         return await TrackingService(db_session).track(driver_id, request.user, start, end)
-
-
-def _decode(body: bytes) -> PingBatch:
-    try:
-        return msgspec.json.decode(body, type=PingBatch)
-    except msgspec.ValidationError as exc:
-        field, text = describe_validation(str(exc))
-        raise Invalid(f"{field}: {text}", field=field) from None
-    except msgspec.DecodeError:
-        raise DomainError("The body is not valid JSON", code="malformed_json") from None
