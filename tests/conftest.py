@@ -8,18 +8,21 @@ Every test starts from empty tables.
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.app import create_app
 from backend.auth import passwords
 from backend.config import Settings
 from backend.db.migrations import upgrade
 from backend.db.session import make_engine, make_sessionmaker
+from backend.live.hub import LiveRuntime
 from backend.system.jobs import PeriodicJobs
 from tests.factories import Api
 
@@ -115,3 +118,37 @@ async def jobs(app: Litestar) -> AsyncIterator[PeriodicJobs]:
     engine = make_engine(settings)
     yield PeriodicJobs(make_sessionmaker(engine), settings)
     await engine.dispose()
+
+
+@dataclass
+class Live:
+    """A live runtime in the test's own event loop, with a sessionmaker that publishes to it."""
+
+    runtime: LiveRuntime
+    sessionmaker: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+
+
+async def live_runtime(backend: str, **overrides: object) -> AsyncIterator[Live]:
+    settings = make_settings(channels_backend=backend, **overrides)
+    runtime = LiveRuntime(settings)
+    engine = make_engine(settings)
+    try:
+        async with runtime.running():
+            yield Live(runtime, make_sessionmaker(engine, info=runtime.session_info), engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def live(app) -> AsyncIterator[Live]:
+    """Memory backend: publisher and subscribers in this process."""
+    async for value in live_runtime("memory"):
+        yield value
+
+
+@pytest.fixture
+async def pg_live(app) -> AsyncIterator[Live]:
+    """PostgreSQL LISTEN/NOTIFY backend."""
+    async for value in live_runtime("postgres"):
+        yield value

@@ -10,9 +10,8 @@ from backend.db.session import unit_of_work
 from backend.incidents.service import IncidentService, NewIncident
 from backend.live.messages import LiveMessage, announce
 from backend.system.jobs import PeriodicJobs
-from tests.conftest import make_settings
+from tests.conftest import Live, make_settings
 from tests.factories import Api
-from tests.live.conftest import Live
 from tests.live.support import next_message
 from tests.pod.support import delivery
 from tests.sync.factories import fleet

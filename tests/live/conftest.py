@@ -2,50 +2,11 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.bench.server import free_port
-from backend.db.session import make_engine, make_sessionmaker
-from backend.live.hub import LiveRuntime
-from tests.conftest import make_settings
-
-
-@dataclass
-class Live:
-    """A live runtime in the test's own event loop, with a sessionmaker that publishes to it."""
-
-    runtime: LiveRuntime
-    sessionmaker: async_sessionmaker[AsyncSession]
-    engine: AsyncEngine
-
-
-async def live_runtime(backend: str, **overrides: object) -> AsyncIterator[Live]:
-    settings = make_settings(channels_backend=backend, **overrides)
-    runtime = LiveRuntime(settings)
-    engine = make_engine(settings)
-    try:
-        async with runtime.running():
-            yield Live(runtime, make_sessionmaker(engine, info=runtime.session_info), engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def live(app) -> AsyncIterator[Live]:
-    """Memory backend: publisher and subscribers in this process."""
-    async for value in live_runtime("memory"):
-        yield value
-
-
-@pytest.fixture
-async def pg_live(app) -> AsyncIterator[Live]:
-    """PostgreSQL LISTEN/NOTIFY backend."""
-    async for value in live_runtime("postgres"):
-        yield value
 
 
 def redis_answers(port: int) -> bool:

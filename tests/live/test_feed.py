@@ -16,8 +16,7 @@ from backend.live.messages import LiveMessage, announce, announce_positions, enc
 from backend.live.service import LiveService
 from backend.live.stream import ShipmentStream
 from backend.shipments.service import ShipmentService
-from tests.conftest import make_settings
-from tests.live.conftest import Live, live_runtime
+from tests.conftest import Live, live_runtime, make_settings
 from tests.live.support import delivery_round, next_message
 
 

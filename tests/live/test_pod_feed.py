@@ -2,8 +2,8 @@
 
 from uuid import UUID
 
+from tests.conftest import Live
 from tests.factories import Api
-from tests.live.conftest import Live
 from tests.live.support import next_message
 from tests.pod.support import blob_bytes, delivery, sha, upload
 

@@ -5,8 +5,8 @@ from uuid import UUID
 
 from litestar import Litestar
 
+from tests.conftest import Live
 from tests.factories import Api
-from tests.live.conftest import Live
 from tests.live.support import next_message
 from tests.sync.factories import Handheld
 from tests.tracking.support import ping, send
