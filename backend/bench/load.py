@@ -1,4 +1,4 @@
-"""Push load: request bodies built before the clock starts, sent by lean httpx clients.
+"""Push load: request bodies built before the clock starts, sent over lean keep-alive connections.
 
 Each simulated device sends its own batches one after the other (its seqs stay in order), all
 devices at once. With `procs > 1` the devices are split over that many client processes, which
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import msgspec
 
+from backend.bench.wire import WireConnection
 from backend.simulator.clock import iso
 from backend.simulator.fleet import Fleet
 
@@ -117,31 +117,38 @@ def build_loads(
 
 async def push_devices(base_url: str, loads: list[DeviceLoad], start_at: float = 0.0) -> PushRun:
     run = PushRun()
-    limits = httpx.Limits(max_connections=len(loads), max_keepalive_connections=len(loads))
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
-        # One request per connection first, so connection set-up is not in the measurement.
-        await asyncio.gather(*(client.get("/healthz") for _ in loads))
-        await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    # One connection per device, opened before the clock starts.
+    connections = await asyncio.gather(*(WireConnection.open(base_url) for _ in loads))
+    try:
         cpu0 = time.process_time()
         run.started = time.perf_counter()
-        await asyncio.gather(*(_one_device(client, load, run) for load in loads))
+        await asyncio.gather(
+            *(_one_device(c, load, run) for c, load in zip(connections, loads, strict=True))
+        )
         run.ended = time.perf_counter()
         run.client_cpu = time.process_time() - cpu0
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
     run.events = sum(body.count(b'"event_id"') for load in loads for body in load.bodies)
     return run
 
 
-async def _one_device(client: httpx.AsyncClient, load: DeviceLoad, run: PushRun) -> None:
-    headers = {"authorization": f"Bearer {load.token}", "content-type": "application/json"}
+async def _one_device(connection: WireConnection, load: DeviceLoad, run: PushRun) -> None:
+    head = connection.head(
+        "POST",
+        "/v1/sync/push",
+        {"authorization": f"Bearer {load.token}", "content-type": "application/json"},
+    )
     for body in load.bodies:
         began = time.perf_counter()
-        response = await client.post("/v1/sync/push", content=body, headers=headers)
+        response = await connection.request(head, body)
         run.latencies.append(time.perf_counter() - began)
-        if response.status_code != 200:
-            run.errors.append(f"{load.device_id}: {response.status_code} {response.text[:200]}")
+        if response.status != 200:
+            run.errors.append(f"{load.device_id}: {response.status} {response.body[:200]!r}")
             continue
-        run.accepted += response.content.count(b'"status":"accepted"')
-        run.rejected += response.content.count(b'"status":"rejected"')
+        run.accepted += response.body.count(b'"status":"accepted"')
+        run.rejected += response.body.count(b'"status":"rejected"')
 
 
 def _child(base_url: str, loads: list[DeviceLoad], start_at: float, queue: Any) -> None:

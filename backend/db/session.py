@@ -30,7 +30,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=0,
         # No pre-ping: with asyncpg it costs three round trips (BEGIN, ping, ROLLBACK) on every
         # checkout. A connection the server dropped fails its request once, and SQLAlchemy then
         # invalidates the whole pool, so the next requests connect afresh.

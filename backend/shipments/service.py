@@ -261,7 +261,11 @@ class ShipmentService:
         return await self.repo.statuses(sorted(shipment_ids)) if shipment_ids else {}
 
     async def refold(
-        self, shipment_ids: Sequence[UUID], *, locked: Mapping[UUID, str] | None = None
+        self,
+        shipment_ids: Sequence[UUID],
+        *,
+        locked: Mapping[UUID, str] | None = None,
+        appended: Sequence[Mapping[str, Any]] = (),
     ) -> dict[UUID, tuple[str, str]]:
         """Recompute these shipments' projections from all their events, set-wise, and seal
         their new events into the audit chain (the same rows serve both).
@@ -269,6 +273,10 @@ class ShipmentService:
         Locks the rows in id order first (`lock_statuses`), so two writers folding the same
         shipment take turns and the second sees the first one's events; a caller that took that
         lock already, in an earlier statement, passes the {id: status} it read as `locked`.
+        `appended`: new events of these shipments, not stored yet, in the shape `fold_inputs`
+        reads (`data` and `anomalies` as JSON): they are folded with the stored ones and
+        inserted already linked, so a push writes each log row once instead of inserting it
+        and then updating it with its link.
         Returns {id: (status before, after)}.
         """
         ids = sorted(set(shipment_ids))
@@ -276,7 +284,7 @@ class ShipmentService:
             before = {sid: locked[sid] for sid in ids if sid in locked}
         else:
             before = await self.repo.lock_statuses(ids)
-        rows = await self.repo.fold_inputs(list(before))
+        rows = [*await self.repo.fold_inputs(list(before)), *appended]
         grouped: dict[UUID, list[FoldEvent]] = {sid: [] for sid in before}
         for row in rows:
             grouped[row["shipment_id"]].append(
@@ -298,7 +306,7 @@ class ShipmentService:
             states.append((sid, status, state.attempts, state.delivered_at, len(events)))
             changes[sid] = (before[sid], status)
             attempts[sid] = state.attempts
-        await self.repo.save_folds(link_unsealed(rows), states)
+        await self.repo.save_folds(link_unsealed(rows), states, appended)
         # Every status change passes here: keep it for the live feeds (published after commit)
         # and ask for the recipient's notification, both in this transaction.
         await LiveService(self.session).status_changed(changes)

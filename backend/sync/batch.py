@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -185,7 +185,7 @@ def about_shipments(pending: list[Pending]) -> tuple[list[Pending], Refs]:
 
 
 def event_row(item: Pending) -> tuple[Any, ...]:
-    """What `SyncRepository.insert_events` stores of an accepted event."""
+    """What `SyncRepository.insert_events` stores of an accepted event in the inbox."""
     event = item.event
     return (
         event.event_id,
@@ -193,11 +193,33 @@ def event_row(item: Pending) -> tuple[Any, ...]:
         event.type,
         item.shipment_id,
         item.content_hash,
-        event.occurred_at,
         item.effective_at,
         item.body,
-        item.anomalies,
     )
+
+
+def log_row(item: Pending, device_id: str, received_at: datetime, data: str) -> dict[str, Any]:
+    """An accepted event about a shipment as the row its shipment's log will hold, in the shape
+    `ShipmentService.refold` folds and links (`data` and `anomalies` as JSON), so the chain
+    hashes what a verifier later reads: `data` as PostgreSQL printed it when the inbox stored
+    it, times in UTC."""
+    event = item.event
+    return {
+        "id": event.event_id,
+        "shipment_id": item.shipment_id,
+        "source": "device",
+        "type": event.type,
+        "actor_id": None,
+        "device_id": device_id,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(UTC),
+        "effective_at": item.effective_at.astimezone(UTC),  # type: ignore[union-attr]  # set
+        "received_at": received_at,
+        "chain_seq": None,
+        "chain_hash": None,
+        "data": data,
+        "anomalies": msgspec.json.encode(item.anomalies),
+    }
 
 
 def fixes(fresh: list[Pending]) -> list[Fix]:

@@ -9,6 +9,7 @@ The steps, each one statement for the whole batch:
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -21,7 +22,15 @@ from backend.lib.clock import utcnow
 from backend.lib.errors import Invalid
 from backend.pod.service import DEFAULT_GEOFENCE_M, PodService
 from backend.shipments.service import ShipmentService
-from backend.sync.batch import Batch, Pending, about_shipments, delivery, event_row, fixes
+from backend.sync.batch import (
+    Batch,
+    Pending,
+    about_shipments,
+    delivery,
+    event_row,
+    fixes,
+    log_row,
+)
 from backend.sync.changes import ManifestChangeLog
 from backend.sync.repository import SyncRepository
 from backend.sync.schemas import PushRequest, PushResponse
@@ -71,17 +80,17 @@ class PushService:
         # before its shipments, and the same order on both sides cannot deadlock.
         route_ids = sorted({p.route_id for p in accepted if p.route_id})
         started = await self.repo.start_routes(route_ids, now) if route_ids else []
-        new_ids, locked = await self.repo.insert_events(
+        new, locked = await self.repo.insert_events(
             [event_row(item) for item in accepted],
             driver_id=driver_id,
             device_id=request.device_id,
             batch_id=request.batch_id,
             received_at=now,
         )
-        await self._settle_existing(batch, [p for p in accepted if p.event.event_id not in new_ids])
-        fresh = [p for p in accepted if p.event.event_id in new_ids]
+        await self._settle_existing(batch, [p for p in accepted if p.event.event_id not in new])
+        fresh = [p for p in accepted if p.event.event_id in new]
         # Shipments that are not re-folded keep the status they were locked with.
-        statuses = locked | await self._apply(batch, fresh, started, locked)
+        statuses = locked | await self._apply(batch, fresh, started, locked, now, new)
         await TrackingService(
             self.session, retention_days=self.position_retention_days
         ).record_fixes(driver_id, request.device_id, fixes(fresh))
@@ -132,14 +141,27 @@ class PushService:
                 batch.reject(item.index, "conflicting_duplicate")
 
     async def _apply(
-        self, batch: Batch, fresh: list[Pending], started: list[UUID], locked: dict[UUID, str]
+        self,
+        batch: Batch,
+        fresh: list[Pending],
+        started: list[UUID],
+        locked: dict[UUID, str],
+        received_at: datetime,
+        stored_data: dict[UUID, str],
     ) -> dict[UUID, str]:
         """Fold what changed, record proofs of delivery, open incidents, tell affected drivers
         (of changed shipments and of the routes this push started)."""
         driver_id, device_id = batch.driver_id, batch.request.device_id
-        touched = sorted({p.shipment_id for p in fresh if p.shipment_id})
+        logged = [
+            log_row(p, device_id, received_at, stored_data[p.event.event_id])
+            for p in fresh
+            if p.shipment_id
+        ]
+        touched = sorted({row["shipment_id"] for row in logged})
         folds = (
-            await ShipmentService(self.session).refold(touched, locked=locked) if touched else {}
+            await ShipmentService(self.session).refold(touched, locked=locked, appended=logged)
+            if touched
+            else {}
         )
         await PodService(self.session, geofence_m=self.geofence_m).record_deliveries(
             [delivery(p, driver_id, device_id) for p in fresh if p.event.type == "delivered"]

@@ -133,29 +133,30 @@ class SyncRepository:
         device_id: str,
         batch_id: UUID,
         received_at: datetime,
-    ) -> tuple[set[UUID], dict[UUID, str]]:
-        """Insert accepted events into the inbox and, where they concern a shipment, into its
-        event log, and row-lock their shipments for the fold, in one statement.
+    ) -> tuple[dict[UUID, str], dict[UUID, str]]:
+        """Insert accepted events into the inbox and row-lock their shipments for the fold, in
+        one statement. (Their shipments' log rows come later, already linked into the audit
+        chain: `ShipmentService.refold`.)
 
-        Rows: (event_id, seq, type, shipment_id, content_hash, occurred_at, effective_at, body
-        json bytes, anomalies). They travel as one JSON array of arrays: msgspec encodes that
-        several times faster than asyncpg encodes nine arrays, and PostgreSQL parses each body
-        once. Returns the ids that were new (the rest already existed) and {shipment: status}
-        of the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE` in id order); its
+        Rows: (event_id, seq, type, shipment_id, content_hash, effective_at, body json bytes).
+        They travel as one JSON array of arrays: msgspec encodes that several times faster
+        than asyncpg encodes seven arrays, and PostgreSQL parses each body once.
+        Returns {event id: its `data` as PostgreSQL prints it} of the events that were new (the
+        rest already existed), the text the shipment log will hold and the chain will hash (jsonb
+        prints some numbers differently from how they were sent), and {shipment: status} of
+        the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE` in id order); its
         statuses are the latest committed, and the fold's reads come in later statements, so
         they see every event committed before the lock was granted."""
         if not rows:
-            return set(), {}
-        encoded = msgspec.json.encode([(*row[:7], msgspec.Raw(row[7]), row[8]) for row in rows])
+            return {}, {}
+        encoded = msgspec.json.encode([(*row[:6], msgspec.Raw(row[6])) for row in rows])
         result = await (await self.raw()).fetch(
             """
             WITH input AS (
                 SELECT (e ->> 0)::uuid AS event_id, (e ->> 1)::bigint AS seq, e ->> 2 AS type,
                        (e ->> 3)::uuid AS shipment_id,
                        decode(e ->> 4, 'base64') AS content_hash,
-                       (e ->> 5)::timestamptz AS occurred_at,
-                       (e ->> 6)::timestamptz AS effective_at,
-                       e -> 7 AS body, e -> 8 AS anomalies
+                       (e ->> 5)::timestamptz AS effective_at, e -> 6 AS body
                 FROM jsonb_array_elements($1::text::jsonb) AS e
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
@@ -164,24 +165,15 @@ class SyncRepository:
                        effective_at, $5, body
                 FROM input
                 ON CONFLICT (event_id) DO NOTHING
-                RETURNING event_id
-            ), logged AS (
-                INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id,
-                                             seq, occurred_at, effective_at, received_at, data,
-                                             anomalies)
-                SELECT i.event_id, i.shipment_id, 'device', i.type, NULL, $3, i.seq,
-                       i.occurred_at, i.effective_at, $5,
-                       COALESCE(i.body -> 'data', '{}'::jsonb), i.anomalies
-                FROM input i JOIN inbox USING (event_id)
-                WHERE i.shipment_id IS NOT NULL
+                RETURNING event_id, COALESCE(body -> 'data', '{}')::text AS data
             ), locked AS (
                 SELECT s.id, s.status FROM shipments s
                 WHERE s.id IN (SELECT shipment_id FROM input)
                 ORDER BY s.id FOR NO KEY UPDATE
             )
-            SELECT event_id, NULL::uuid AS shipment_id, NULL AS status FROM inbox
+            SELECT event_id, data, NULL::uuid AS shipment_id, NULL AS status FROM inbox
             UNION ALL
-            SELECT NULL, id, status FROM locked
+            SELECT NULL, NULL, id, status FROM locked
             """,
             encoded.decode(),
             driver_id,
@@ -189,9 +181,9 @@ class SyncRepository:
             batch_id,
             received_at,
         )
-        new_ids = {row["event_id"] for row in result if row["event_id"] is not None}
+        new = {row["event_id"]: row["data"] for row in result if row["event_id"] is not None}
         locked = {row["shipment_id"]: row["status"] for row in result if row["shipment_id"]}
-        return new_ids, locked
+        return new, locked
 
     async def stored_hashes(self, event_ids: list[UUID]) -> dict[UUID, bytes]:
         rows = await (await self.raw()).fetch(
