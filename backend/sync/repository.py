@@ -63,7 +63,8 @@ class SyncRepository:
             ), resolved AS (
                 SELECT refs.i, refs.sid, refs.by_barcode, refs.by_stop, s.id AS shipment_id,
                        holder.driver_id AS holder_id,
-                       EXISTS (
+                       -- Asked only of shipments another driver (or none) holds now.
+                       holder.driver_id IS DISTINCT FROM $2 AND EXISTS (
                            SELECT 1 FROM shipment_events se
                            WHERE se.shipment_id = s.id AND se.type = 'assigned'
                              AND se.data ->> 'driver_id' = $9
