@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
-import httpx
-
+from backend.bench.wire import WireConnection
 from backend.simulator.fleet import Fleet
 from backend.simulator.http import ApiClient
 
@@ -27,18 +27,22 @@ async def timed_pulls(
     run = PullRun()
 
     async def client_loop(token: str, query: dict[str, str]) -> None:
-        headers = {"authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
-            await client.get("/v1/sync/pull", params=query)  # warm the connection
+        connection = await WireConnection.open(base_url)
+        path = "/v1/sync/pull" + (f"?{urlencode(query)}" if query else "")
+        head = connection.head("GET", path, {"authorization": f"Bearer {token}"})
+        try:
+            await connection.request(head)  # warm the connection
             for _ in range(per_client):
                 began = time.perf_counter()
-                response = await client.get("/v1/sync/pull", params=query)
+                response = await connection.request(head)
                 run.latencies.append(time.perf_counter() - began)
-                if response.status_code != 200:
-                    run.errors.append(f"{response.status_code} {response.text[:200]}")
+                if response.status != 200:
+                    run.errors.append(f"{response.status} {response.body[:200]!r}")
                     continue
-                run.sizes.append(len(response.content))
-                run.changes.append(response.content.count(b'"entity"'))
+                run.sizes.append(len(response.body))
+                run.changes.append(response.body.count(b'"entity"'))
+        finally:
+            await connection.close()
 
     await asyncio.gather(*(client_loop(t, p) for t, p in zip(tokens, params, strict=True)))
     return run

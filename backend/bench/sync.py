@@ -162,7 +162,7 @@ async def run_sync(bench: SyncBench, say: Callable[[str], None] = print) -> str:
         f"PostgreSQL {box['postgres']}\n"
         f"{bench.drivers} devices x {bench.per_device:,} events (batches of {bench.batch}), "
         f"all devices at once; {bench.client_procs} client process(es); server pool "
-        f"{bench.pool_size}+{bench.pool_size} per worker; raw pool {bench.raw_pool}; pulls: "
+        f"{bench.pool_size} per worker; raw pool {bench.raw_pool}; pulls: "
         f"{bench.pull_requests} requests from {bench.pull_clients} clients; statistics "
         f"{'refreshed (ANALYZE) after seeding' if bench.analyze else 'left to autovacuum'}\n"
     )
