@@ -13,6 +13,7 @@ from sqlalchemy.types import Float
 
 from backend.db.session import raw_connection
 from backend.network.models import Hub
+from backend.pod.chain import EVENT_FIELDS
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 
 _ZONES_FOR_POINTS = text(
@@ -29,23 +30,10 @@ _ZONES_FOR_POINTS = text(
     """
 ).bindparams(bindparam("lons", type_=ARRAY(Float)), bindparam("lats", type_=ARRAY(Float)))
 
-# Events inserted already linked, from $9: a JSON array of [_LOGGED_FIELDS..., data, anomalies,
-# chain_seq, chain_hash (base64)]. One JSON document rather than fourteen arrays: msgspec
-# encodes it far faster than asyncpg encodes arrays, and `data` travels as the JSON it is.
-_LOGGED_FIELDS = (
-    "id",
-    "shipment_id",
-    "source",
-    "type",
-    "actor_id",
-    "device_id",
-    "seq",
-    "occurred_at",
-    "effective_at",
-    "received_at",
-)
-
-
+# Events inserted already linked, from $9: a JSON array of [EVENT_FIELDS..., chain_seq,
+# chain_hash (base64)]. One JSON document rather than fourteen arrays: msgspec encodes it far
+# faster than asyncpg encodes arrays, and `data` travels as the JSON it is.
+_JSON_FIELDS = ("data", "anomalies")
 _INSERT_LINKED = """
     INSERT INTO shipment_events (id, shipment_id, source, type, actor_id, device_id, seq,
                                  occurred_at, effective_at, received_at, data, anomalies,
@@ -74,7 +62,8 @@ _SAVE_STATES = """
 
 
 def _logged(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (*(row[name] for name in _LOGGED_FIELDS), Raw(row["data"]), Raw(row["anomalies"]))
+    """An appended row's chained fields, in order; `data` and `anomalies` are JSON already."""
+    return tuple(Raw(row[name]) if name in _JSON_FIELDS else row[name] for name in EVENT_FIELDS)
 
 
 class ShipmentRepository:

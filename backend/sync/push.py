@@ -2,8 +2,8 @@
 
 The steps, each one statement for the whole batch:
   validate each event alone → claim the batch id and resolve what the events refer to →
-  compute effective times → insert the accepted ones (inbox + shipment log) and lock their
-  shipments → re-fold touched shipments → record proofs, incidents, manifest changes and
+  compute effective times → insert the accepted ones into the inbox and lock their shipments →
+  re-fold touched shipments (their new log rows inserted already linked) → record proofs, incidents, manifest changes and
   position fixes → quarantine the rejected → advance the ack and store the response for replays.
 """
 
@@ -80,17 +80,19 @@ class PushService:
         # before its shipments, and the same order on both sides cannot deadlock.
         route_ids = sorted({p.route_id for p in accepted if p.route_id})
         started = await self.repo.start_routes(route_ids, now) if route_ids else []
-        new, locked = await self.repo.insert_events(
+        new_data, locked = await self.repo.insert_events(
             [event_row(item) for item in accepted],
             driver_id=driver_id,
             device_id=request.device_id,
             batch_id=request.batch_id,
             received_at=now,
         )
-        await self._settle_existing(batch, [p for p in accepted if p.event.event_id not in new])
-        fresh = [p for p in accepted if p.event.event_id in new]
+        await self._settle_existing(
+            batch, [p for p in accepted if p.event.event_id not in new_data]
+        )
+        fresh = [p for p in accepted if p.event.event_id in new_data]
         # Shipments that are not re-folded keep the status they were locked with.
-        statuses = locked | await self._apply(batch, fresh, started, locked, now, new)
+        statuses = locked | await self._apply(batch, fresh, started, locked, now, new_data)
         await TrackingService(
             self.session, retention_days=self.position_retention_days
         ).record_fixes(driver_id, request.device_id, fixes(fresh))
