@@ -63,9 +63,7 @@ def upgrade() -> None:
     )
     op.add_column("stops", sa.Column("eta", sa.DateTime(timezone=True), nullable=True))
     op.add_column("stops", sa.Column("announced_eta", sa.DateTime(timezone=True), nullable=True))
-    op.add_column(
-        "stops", sa.Column("eta_computed_at", sa.DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("stops", sa.Column("eta_computed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
