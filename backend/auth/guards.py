@@ -5,7 +5,7 @@ anyone may call carry `exclude_from_auth=True`. Guards check the role; object-le
 the services, which answer 404 for objects the caller may not see.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
@@ -36,13 +36,15 @@ def bearer_auth() -> DefineMiddleware:
     return DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/healthz", "^/readyz"])
 
 
-Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
 
 def requires(*roles: Role) -> Guard:
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # A coroutine, though it never waits: Litestar runs a plain function guard in a worker
+    # thread, a hop on every request.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
         if principal.role not in allowed:
             raise Forbidden(f"This action needs one of the roles: {', '.join(sorted(allowed))}")

@@ -1,6 +1,8 @@
 """Signed, expiring bearer tokens (HS256 JWT) carrying the caller's role and bindings."""
 
+import time
 from datetime import timedelta
+from functools import lru_cache
 from uuid import UUID
 
 import jwt
@@ -28,13 +30,24 @@ def issue_token(principal: Principal, secret_key: str, ttl_seconds: int) -> str:
 
 def read_token(token: str, secret_key: str) -> Principal | None:
     """The principal of a valid token, or None when it is forged, expired or malformed."""
+    principal, expires = _verified(token, secret_key)
+    return principal if principal is not None and time.time() < expires else None
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret_key: str) -> tuple[Principal | None, float]:
+    """A token's principal and expiry, once its signature is checked. Tokens cannot be revoked,
+    so a check holds until the expiry, which `read_token` compares on every use: a handheld
+    presents the same token on every push, and the HMAC check and claim parsing are a
+    noticeable share of a small request."""
     try:
         claims = jwt.decode(token, secret_key, algorithms=[ALGORITHM], options={"require": ["exp"]})
-        return Principal(
+        principal = Principal(
             user_id=UUID(claims["sub"]),
             role=claims["role"],
             driver_id=UUID(claims["drv"]) if "drv" in claims else None,
             device_id=claims.get("dev"),
         )
+        return principal, float(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):
-        return None
+        return None, 0.0

@@ -31,7 +31,10 @@ class PushBatch(Base):
     driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
     device_id: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The response as sent, for replays; its ack_seq is the column's (rows stored before
+    # migration 0006 carry theirs inside and leave the column NULL).
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ack_seq: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

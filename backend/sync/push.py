@@ -98,7 +98,8 @@ class PushService:
         ).record_fixes(driver_id, request.device_id, fixes(fresh))
         await self.repo.quarantine(batch.quarantine)
         response = PushResponse(batch.answer(accepted, statuses), ack_seq=0, server_time=now)
-        # The stored copy gets its ack_seq in SQL, from the statement that advances it.
+        # The stored copy says ack_seq 0; the real one goes in a column beside it, from the
+        # statement that advances it.
         response.ack_seq = await self.repo.finish_batch(
             request.batch_id, request.device_id, msgspec.json.encode(response)
         )
@@ -116,7 +117,11 @@ class PushService:
                 field="batch_id",
                 code="batch_id_reused",
             )
-        return stored["response"].encode()
+        if stored["ack_seq"] is None:  # stored with its ack inside (before migration 0006)
+            return stored["response"]
+        response = msgspec.json.decode(stored["response"], type=PushResponse)
+        response.ack_seq = stored["ack_seq"]
+        return msgspec.json.encode(response)
 
     async def _resolve_routes(self, batch: Batch, starts: list[Pending]) -> None:
         driver_id = batch.driver_id

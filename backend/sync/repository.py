@@ -98,7 +98,7 @@ class SyncRepository:
 
     async def stored_batch(self, batch_id: UUID) -> asyncpg.Record | None:
         return await (await self.raw()).fetchrow(
-            "SELECT driver_id, request_hash, response::text AS response FROM push_batches"
+            "SELECT driver_id, request_hash, response, ack_seq FROM push_batches"
             " WHERE batch_id = $1",
             batch_id,
         )
@@ -207,8 +207,8 @@ class SyncRepository:
         )
 
     async def finish_batch(self, batch_id: UUID, device_id: str, response: bytes) -> int:
-        """Advance the device's ack and store the batch's response (for replays) with that ack
-        in it, in one statement; returns the ack.
+        """Advance the device's ack and store the batch's response (for replays) and that ack
+        beside it, in one statement; returns the ack.
 
         The ack moves past every contiguous seq now stored: the seqs above it, in order, are
         contiguous while `seq = ack + their rank`. The device row is locked since
@@ -230,15 +230,14 @@ class SyncRepository:
                 WHERE d.device_id = $1
                 RETURNING d.ack_seq
             ), saved AS (
-                UPDATE push_batches
-                SET response = jsonb_set($3::text::jsonb, '{ack_seq}', to_jsonb(ack.ack_seq))
+                UPDATE push_batches SET response = $3, ack_seq = ack.ack_seq
                 FROM ack WHERE batch_id = $2
             )
             SELECT ack_seq FROM ack
             """,
             device_id,
             batch_id,
-            response.decode(),
+            response,
         )
 
     async def start_routes(self, route_ids: list[UUID], at: datetime) -> list[UUID]:

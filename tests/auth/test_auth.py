@@ -1,6 +1,11 @@
+import time
+import uuid
+
 from litestar.testing import AsyncTestClient
 
-from backend.auth.tokens import read_token
+from backend.auth import tokens
+from backend.auth.schemas import Principal
+from backend.auth.tokens import issue_token, read_token
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.factories import Api
 
@@ -82,3 +87,14 @@ async def test_duplicate_email_is_409(api: Api) -> None:
     again = await api.post("/v1/users", body | {"email": "DUP@test.lastmile"})
     assert again.status_code == 409
     assert again.json()["code"] == "email_taken"
+
+
+def test_a_token_stops_working_when_it_expires(monkeypatch) -> None:
+    """Checked signatures are remembered, expiries are not: a cached token still expires."""
+    principal = Principal(user_id=uuid.uuid4(), role="dispatcher")
+    token = issue_token(principal, "k" * 32, ttl_seconds=60)
+    assert read_token(token, "k" * 32) == principal
+    assert read_token(token, "x" * 32) is None
+    later = time.time() + 61
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    assert read_token(token, "k" * 32) is None

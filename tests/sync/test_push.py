@@ -1,5 +1,6 @@
 """Push: per-event results, idempotency, quarantine, custody and the limits."""
 
+import json
 import uuid
 
 from tests.sync.factories import Handheld, fleet
@@ -69,11 +70,28 @@ async def test_same_batch_id_same_body_answers_the_stored_response(api, db) -> N
     events = [device.event("scan_loaded", 1, shipment_id=shipment["id"])]
     batch = str(uuid.uuid4())
     first = await device.push(events, batch)
+    assert first["ack_seq"] == 1
     second = await device.push(events, batch)
     assert second == first
     different = await device.push_raw([*events, device.event("note", 2, data={"text": "x"})], batch)
     assert different.status_code == 422
     assert different.json()["errors"][0]["field"] == "batch_id"
+
+
+async def test_a_response_stored_with_its_ack_inside_is_replayed_as_stored(api, db) -> None:
+    """Rows from before the ack had a column of their own carry it in the stored bytes."""
+    f = await fleet(api)
+    device, shipment = f.handhelds[0], f.shipments[0][0]
+    events = [device.event("scan_loaded", 1, shipment_id=shipment["id"])]
+    batch = str(uuid.uuid4())
+    first = await device.push(events, batch)
+    legacy = json.dumps(first | {"ack_seq": 7}).encode()
+    await db.execute(
+        "UPDATE push_batches SET response = $1, ack_seq = NULL WHERE batch_id = $2",
+        legacy,
+        uuid.UUID(batch),
+    )
+    assert await device.push(events, batch) == first | {"ack_seq": 7}
 
 
 async def test_a_malformed_event_is_rejected_alone_and_kept(api, db) -> None:
