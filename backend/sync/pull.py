@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -61,6 +63,26 @@ _SHIPMENTS = f"""
     WHERE r.driver_id = $1 AND r.status = ANY($2::text[]) {{extra}}
 """
 _ENTITIES = (("route", _ROUTES, "r."), ("stop", _STOPS, "st."), ("shipment", _SHIPMENTS, "s."))
+# The wanted ones of every kind at once: ids of routes, stops and shipments in $3, $4, $5.
+_WANTED_ENTITIES = " UNION ALL ".join(
+    f"SELECT '{entity}' AS entity, e.id, e.data FROM ("
+    + query.format(extra=f"AND {prefix}id = ANY(${n}::uuid[])")
+    + ") e"
+    for n, (entity, query, prefix) in enumerate(_ENTITIES, start=3)
+)
+# The driver's version (one row, even without one) and the latest op per entity since $2.
+_STATE_AND_CHANGES = """
+    SELECT ds.version AS head, ds.pruned_version, ds.epoch, c.entity, c.entity_id, c.version, c.op
+    FROM (VALUES (1)) AS one (x)
+    LEFT JOIN driver_sync ds ON ds.driver_id = $1
+    LEFT JOIN (
+        SELECT entity, entity_id, max(version) AS version,
+               (array_agg(op ORDER BY version DESC, id DESC))[1] AS op
+        FROM manifest_changes WHERE driver_id = $1 AND version > $2
+        GROUP BY entity, entity_id
+    ) c ON true
+    ORDER BY c.version, c.entity, c.entity_id
+"""
 
 
 class PullService:
@@ -68,47 +90,54 @@ class PullService:
         self.session = session
 
     async def _raw(self) -> asyncpg.Connection:
-        return await raw_connection(self.session, isolation_level="REPEATABLE READ")
+        connection = await raw_connection(self.session, isolation_level="REPEATABLE READ")
+        # PostgreSQL would plan these statements afresh on every pull (a custom plan for each
+        # driver id and id array), which cost more than running them: a delta pull spent
+        # about 0.5 ms of its 0.6 ms in the planner. Their generic plans are index lookups
+        # whatever the values, so they are planned once per connection.
+        await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        return connection
 
     async def pull(self, driver_id: UUID, cursor: str | None, limit: int) -> PullResponse:
         connection = await self._raw()
         now = utcnow()
-        state = await connection.fetchrow(
-            "SELECT version, pruned_version, epoch FROM driver_sync WHERE driver_id = $1", driver_id
-        )
-        epoch, version = (state["epoch"], state["version"]) if state else (0, 0)
-        if cursor is None:
+        seen = decode_cursor(cursor) if cursor is not None else None
+        if seen is None:
+            state = await connection.fetchrow(
+                "SELECT version, pruned_version, epoch FROM driver_sync WHERE driver_id = $1",
+                driver_id,
+            )
+            epoch, version = (state["epoch"], state["version"]) if state else (0, 0)
+            if cursor is not None:  # not a cursor of ours
+                return _reset(epoch, version, now)
             upserts = await self._entities(connection, driver_id, None)
             changes = _changes_json(upserts.values())
             return PullResponse(changes, encode_cursor(epoch, version), False, False, True, now)
-        seen = decode_cursor(cursor)
-        pruned = state["pruned_version"] if state else 0
-        if seen is None or seen[0] != epoch or not pruned <= seen[1] <= version:
-            return PullResponse(
-                _changes_json([]), encode_cursor(epoch, version), False, True, False, now
-            )
-        changes, upto, has_more = await self._changes(connection, driver_id, seen[1], limit)
+        # The driver's version and the changes since the cursor come in one statement; the
+        # changes are dropped when the cursor turns out not to fit (rare).
+        rows = await connection.fetch(_STATE_AND_CHANGES, driver_id, seen[1])
+        head = rows[0]
+        epoch, version, pruned = (
+            (head["epoch"], head["head"], head["pruned_version"])
+            if head["head"] is not None
+            else (0, 0, 0)
+        )
+        if seen[0] != epoch or not pruned <= seen[1] <= version:
+            return _reset(epoch, version, now)
+        changes, upto, has_more = await self._changes(
+            connection, driver_id, [row for row in rows if row["entity"]], limit
+        )
         return PullResponse(
             changes, encode_cursor(epoch, upto or seen[1]), has_more, False, False, now
         )
 
     async def _changes(
-        self, connection: asyncpg.Connection, driver_id: UUID, after: int, limit: int
+        self, connection: asyncpg.Connection, driver_id: UUID, rows: list[Any], limit: int
     ) -> tuple[msgspec.Raw, int, bool]:
-        """The latest op per entity since `after`, cut at a version boundary near `limit`."""
-        rows = await connection.fetch(
-            """
-            SELECT entity, entity_id, max(version) AS version,
-                   (array_agg(op ORDER BY version DESC, id DESC))[1] AS op
-            FROM manifest_changes WHERE driver_id = $1 AND version > $2
-            GROUP BY entity, entity_id
-            ORDER BY version, entity, entity_id
-            """,
-            driver_id,
-            after,
-        )
+        """The latest op per entity (`rows`, in version order), cut at a version boundary near
+        `limit`, upserts with their current data."""
         if not rows:
-            return _changes_json([]), after, False
+            return _changes_json([]), 0, False
         cut = len(rows)
         if len(rows) > limit:
             boundary = rows[limit - 1]["version"]
@@ -131,23 +160,30 @@ class PullService:
         wanted: set[tuple[str, UUID]] | None,
     ) -> dict[tuple[str, UUID], str]:
         """Upserts as JSON, with current data: every visible entity (snapshot, in route, stop,
-        shipment order) or the wanted ones. An entity no longer visible is simply absent."""
+        shipment order: a query per kind) or the wanted ones (one query for all kinds). An
+        entity no longer visible is simply absent."""
         statuses = list(DRIVER_VISIBLE_STATUSES)
-        found: dict[tuple[str, UUID], str] = {}
-        for entity, query, prefix in _ENTITIES:
-            if wanted is None:
-                rows = await connection.fetch(query.format(extra=""), driver_id, statuses)
-            else:
-                ids = [entity_id for kind, entity_id in wanted if kind == entity]
-                if not ids:
-                    continue
-                extra = f"AND {prefix}id = ANY($3::uuid[])"
-                rows = await connection.fetch(query.format(extra=extra), driver_id, statuses, ids)
-            for row in rows:
-                found[entity, row["id"]] = (
-                    f'{{"entity":"{entity}","op":"upsert","id":"{row["id"]}","data":{row["data"]}}}'
-                )
-        return found
+        if wanted is None:
+            rows: list[Any] = []
+            for entity, query, _ in _ENTITIES:
+                kind = await connection.fetch(query.format(extra=""), driver_id, statuses)
+                rows += [(entity, row["id"], row["data"]) for row in kind]
+        elif wanted:
+            ids = [[i for kind, i in wanted if kind == entity] for entity, _, _ in _ENTITIES]
+            rows = await connection.fetch(_WANTED_ENTITIES, driver_id, statuses, *ids)
+        else:
+            rows = []
+        return {
+            (entity, entity_id): (
+                f'{{"entity":"{entity}","op":"upsert","id":"{entity_id}","data":{data}}}'
+            )
+            for entity, entity_id, data in rows
+        }
+
+
+def _reset(epoch: int, version: int, now: datetime) -> PullResponse:
+    """A cursor that is not ours, from another epoch, or older than the retained changes."""
+    return PullResponse(_changes_json([]), encode_cursor(epoch, version), False, True, False, now)
 
 
 def _removal(entity: str, entity_id: UUID) -> str:
