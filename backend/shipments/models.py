@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,6 +76,15 @@ class ShipmentEvent(Base):
         Index("ix_shipment_events_shipment_order", "shipment_id", "effective_at"),
         # One link per position: the hash chain of a shipment can never fork.
         Index("ix_shipment_events_chain", "shipment_id", "chain_seq", unique=True),
+        # A shipment's latest recipient instruction (pulls carry it): one probe of a small
+        # index instead of a walk through all the shipment's events.
+        Index(
+            "ix_shipment_events_recipient_latest",
+            "shipment_id",
+            "effective_at",
+            "id",
+            postgresql_where=text("source = 'recipient'"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True)
