@@ -73,8 +73,8 @@ class ShipmentEvent(Base):
     __tablename__ = "shipment_events"
     __table_args__ = (
         CheckConstraint(f"source IN {SOURCES}", name="source"),
-        Index("ix_shipment_events_shipment_order", "shipment_id", "effective_at"),
-        # One link per position: the hash chain of a shipment can never fork.
+        # One link per position: the hash chain of a shipment can never fork. Also the index
+        # for a shipment's events: every read of the log is by shipment.
         Index("ix_shipment_events_chain", "shipment_id", "chain_seq", unique=True),
         # A shipment's latest recipient instruction (pulls carry it): one probe of a small
         # index instead of a walk through all the shipment's events.
