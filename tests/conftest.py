@@ -21,6 +21,7 @@ from backend.app import create_app
 from backend.auth import passwords
 from backend.config import Settings
 from backend.db.migrations import upgrade
+from backend.db.scratch import recreate_database
 from backend.db.session import make_engine, make_sessionmaker
 from backend.live.hub import LiveRuntime
 from backend.system.jobs import PeriodicJobs
@@ -50,20 +51,6 @@ def make_settings(**overrides: object) -> Settings:
     return Settings.from_env(env, **(defaults | overrides))
 
 
-async def _recreate_database(url: str) -> None:
-    server, _, name = url.rpartition("/")
-    assert "test" in name, f"refusing to drop {name!r}: test databases have 'test' in the name"
-    connection = await asyncpg.connect(f"{server}/postgres")
-    try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return make_settings()
@@ -71,7 +58,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> str:
-    await _recreate_database(settings.plain_database_url)
+    await recreate_database(settings.plain_database_url, marker="test")
     await asyncio.to_thread(upgrade, settings)
     return settings.plain_database_url
 

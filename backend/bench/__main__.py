@@ -11,8 +11,8 @@ import sys
 
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
-from backend.bench.server import with_database
 from backend.bench.sync import SyncBench, run_sync
+from backend.db.scratch import with_database
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

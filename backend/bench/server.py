@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 
 from backend.config import Settings
 from backend.db.migrations import upgrade
+from backend.db.scratch import recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "admin@bench.local"
@@ -32,27 +32,8 @@ ADMIN_PASSWORD = "bench-password"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
 
 
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-async def recreate_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(f"refusing to drop {name!r}: the bench database needs 'bench' in its name")
-    connection = await asyncpg.connect(with_database(url, "postgres"))
-    try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
 async def fresh_database(url: str) -> None:
-    await recreate_database(url)
+    await recreate_database(url, marker="bench")
     await asyncio.to_thread(upgrade, Settings.from_env({"LASTMILE_DATABASE_URL": url}))
 
 

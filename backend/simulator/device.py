@@ -33,6 +33,19 @@ ANSWERS = "each push answers one result per event, in request order"
 PULLS = "pulls answer 200"
 
 
+def apply_page(local: dict[tuple[str, str], dict[str, Any]], page: dict[str, Any]) -> None:
+    """A pull page applied to a device's copy of its manifest, as a handheld app applies it: a
+    snapshot replaces the copy, then each change upserts or removes one entity."""
+    if page["snapshot"]:
+        local.clear()
+    for change in page["changes"]:
+        key = (change["entity"], change["id"])
+        if change["op"] == "upsert":
+            local[key] = change["data"]
+        else:
+            local.pop(key, None)
+
+
 @dataclass
 class Captured:
     """One event as captured, and what became of it."""
@@ -271,14 +284,7 @@ class Device:
                 self.report.stats["resets"] += 1
                 self.cursor = None
                 continue
-            if page["snapshot"]:
-                self.local.clear()
-            for change in page["changes"]:
-                key = (change["entity"], change["id"])
-                if change["op"] == "upsert":
-                    self.local[key] = change["data"]
-                else:
-                    self.local.pop(key, None)
+            apply_page(self.local, page)
             self.cursor = page["cursor"]
             if not page["has_more"]:
                 return True

@@ -8,17 +8,6 @@ import msgspec
 from msgspec import Meta
 
 DeviceId = Annotated[str, Meta(min_length=1, max_length=128)]
-EVENT_TYPES = (
-    "scan_hub_in",
-    "scan_loaded",
-    "route_started",
-    "arrived",
-    "delivered",
-    "delivery_failed",
-    "returned_to_hub",
-    "location",
-    "note",
-)
 EventType = Literal[
     "scan_hub_in",
     "scan_loaded",

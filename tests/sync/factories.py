@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backend.simulator.device import apply_page
 from tests.factories import Api
 
 
@@ -58,14 +59,7 @@ class Handheld:
             if page["reset_required"]:
                 self.cursor = None
                 continue
-            if page["snapshot"]:
-                self.local.clear()
-            for change in page["changes"]:
-                key = (change["entity"], change["id"])
-                if change["op"] == "upsert":
-                    self.local[key] = change["data"]
-                else:
-                    self.local.pop(key, None)
+            apply_page(self.local, page)
             self.cursor = page["cursor"]
             if not page["has_more"]:
                 return page

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from backend.cli import main
+from backend.db.scratch import drop_database, recreate_database
 from backend.lib.clock import utcnow
 from tests.conftest import TEST_URL
 
@@ -49,24 +50,12 @@ async def in_process(*args: str) -> int:
     return 0
 
 
-async def _admin_execute(*statements: str) -> None:
-    connection = await asyncpg.connect(f"{SERVER}/postgres")
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="module")
 async def cli_db() -> AsyncIterator[str]:
-    drop = (
-        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{CLI_DB}'",
-        f'DROP DATABASE IF EXISTS "{CLI_DB}"',
-    )
-    await _admin_execute(*drop, f'CREATE DATABASE "{CLI_DB}"')
-    yield f"{SERVER}/{CLI_DB}"
-    await _admin_execute(*drop)
+    url = f"{SERVER}/{CLI_DB}"
+    await recreate_database(url, marker="test")
+    yield url
+    await drop_database(url, marker="test")
 
 
 @pytest.fixture(scope="module")
