@@ -22,6 +22,13 @@ from backend.db.session import make_engine, make_sessionmaker, provide_db_sessio
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
 from backend.lib.logs import RequestIdMiddleware, configure_logging
+from backend.limits.connections import ConnectionCaps
+from backend.limits.limiter import make_limiter
+from backend.limits.middleware import (
+    AccountRateLimitMiddleware,
+    BodyLimitMiddleware,
+    largest_body_limit,
+)
 from backend.live.controller import LiveController
 from backend.live.hub import LiveRuntime
 from backend.manifests.controller import RouteController
@@ -68,6 +75,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     live = LiveRuntime(settings)
     notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
     sessionmaker = make_sessionmaker(engine, info=live.session_info | {NOTIFIER_KEY: notifier})
+    limiter = make_limiter(settings, engine)
+    caps = ConnectionCaps(settings.live_max_connections, settings.live_max_connections_per_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -92,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await worker_task
             if jobs_task:
                 await jobs_task
+            await limiter.close()
             await engine.dispose()
 
     return Litestar(
@@ -101,16 +111,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
             "live_runtime": Provide(lambda: live, use_cache=True, sync_to_thread=False),
+            "limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
+            "connection_caps": Provide(lambda: caps, use_cache=True, sync_to_thread=False),
         },
         state=State(
             {"settings": settings, "engine": engine, "sessionmaker": sessionmaker, "live": live}
         ),
-        middleware=[RequestIdMiddleware, bearer_auth()],
+        middleware=[
+            RequestIdMiddleware,
+            BodyLimitMiddleware(settings),
+            bearer_auth(),
+            AccountRateLimitMiddleware(limiter),
+        ],
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
         on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],
-        request_max_body_size=settings.max_body_bytes,
-        cors_config=CORSConfig(allow_origins=["*"]),
+        request_max_body_size=largest_body_limit(settings),
+        cors_config=CORSConfig(allow_origins=settings.cors_origins),
         openapi_config=OpenAPIConfig(
             title="Lastmile API",
             version="0.1.0",

@@ -13,6 +13,8 @@ import msgspec
 from msgspec import Meta
 
 PREFIX = "LASTMILE_"
+# `COUNT/PERIOD` (period: a number of s, m, h or d: `10/15m`), or `off`.
+RateSetting = Annotated[str, Meta(pattern=r"^(off|[1-9][0-9]{0,8}/[1-9][0-9]{0,5}[smhd])$")]
 DEV_SECRET_KEY = "lastmile-development-secret-change-me-in-production"
 
 
@@ -31,7 +33,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: Annotated[str, Meta(min_length=8)] | None = None
     db_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
-    max_body_bytes: Annotated[int, Meta(ge=1024)] = 20 * 1024 * 1024
+    max_body_bytes: Annotated[int, Meta(ge=1024)] = 1024 * 1024
+    anonymous_max_body_bytes: Annotated[int, Meta(ge=256)] = 8 * 1024
+    sign_in_max_body_bytes: Annotated[int, Meta(ge=256)] = 2 * 1024
+    bulk_max_bytes: Annotated[int, Meta(ge=1024)] = 20 * 1024 * 1024
     bulk_max_shipments: Annotated[int, Meta(ge=1, le=100_000)] = 10_000
     sync_max_events: Annotated[int, Meta(ge=1, le=100_000)] = 1_000
     sync_max_bytes: Annotated[int, Meta(ge=1024)] = 5 * 1024 * 1024
@@ -65,6 +70,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     instruction_lock_stops: Annotated[int, Meta(ge=0, le=100)] = 3
     pickup_point_max_m: Annotated[float, Meta(gt=0, le=100_000)] = 3_000.0
     reschedule_max_days: Annotated[int, Meta(ge=1, le=90)] = 14
+    rate_limit_backend: Literal["auto", "memory", "postgres", "redis"] = "auto"
+    rate_limit_sign_in_account: RateSetting = "10/15m"
+    rate_limit_sign_in_address: RateSetting = "100/15m"
+    rate_limit_account: RateSetting = "1200/1m"
+    rate_limit_instructions: RateSetting = "10/1h"
+    rate_limit_streams: RateSetting = "30/1m"
+    live_max_connections: Annotated[int, Meta(ge=1, le=1_000_000)] = 5_000
+    live_max_connections_per_key: Annotated[int, Meta(ge=1, le=10_000)] = 10
+    cors_allowed_origins: str | None = None
+    max_window_hours: Annotated[int, Meta(ge=1, le=24 * 366)] = 7 * 24
+    plausible_days: Annotated[int, Meta(ge=1, le=3650)] = 366
+    zone_max_area_km2: Annotated[float, Meta(gt=0, le=510_000_000)] = 50_000.0
 
     def __post_init__(self) -> None:
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)
@@ -73,6 +90,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"{PREFIX}BLOB_BACKEND=s3 needs {PREFIX}S3_ENDPOINT_URL, {PREFIX}S3_ACCESS_KEY_ID"
                 f" and {PREFIX}S3_SECRET_ACCESS_KEY"
             )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """Origins allowed to call the API from a browser: the setting, or else only the app's
+        own (`public_url`), whose pages need no CORS but are named so the list is never empty."""
+        if self.cors_allowed_origins is None:
+            scheme, _, rest = self.public_url.partition("://")
+            return [f"{scheme}://{rest.split('/', 1)[0]}"]
+        return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
 
     @property
     def async_database_url(self) -> str:

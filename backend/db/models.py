@@ -4,6 +4,7 @@ from backend.auth.models import User
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.incidents.models import Incident
+from backend.limits.models import RateLimitBucket
 from backend.live.models import ShipmentFeedEntry
 from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
@@ -40,6 +41,7 @@ __all__ = [
     "Position",
     "PushBatch",
     "QuarantinedEvent",
+    "RateLimitBucket",
     "Route",
     "Shipment",
     "ShipmentEvent",

@@ -8,6 +8,7 @@ problems name the field in `errors: [{field, message}]`.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ log = logging.getLogger("lastmile.errors")
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,
@@ -63,6 +65,24 @@ class PayloadTooLarge(DomainError):
 
     status = 413
     code = "payload_too_large"
+
+
+class RateLimited(DomainError):
+    """Over a rate limit or a connection cap: 429, and `Retry-After` in whole seconds."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+
+
+class ServiceBusy(RateLimited):
+    """This process is at capacity (not the caller's fault): 503 with `Retry-After`."""
+
+    status = 503
+    code = "service_busy"
 
 
 class Invalid(DomainError):
@@ -113,7 +133,7 @@ def problem(
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
-    return problem(exc.status, exc.detail, code=exc.code, errors=exc.errors)
+    return problem(exc.status, exc.detail, code=exc.code, errors=exc.errors, headers=exc.headers)
 
 
 def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
@@ -190,6 +210,8 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "RateLimited",
+    "ServiceBusy",
     "Unauthorized",
     "exception_handlers",
     "problem",

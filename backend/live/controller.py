@@ -8,14 +8,17 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, WebSocket, get, websocket
 from litestar.di import NamedDependency
-from litestar.exceptions import WebSocketDisconnect
+from litestar.exceptions import WebSocketDisconnect, WebSocketException
 from litestar.params import FromPath, HeaderParameter, Parameter
 from litestar.response import ServerSentEvent
 
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.db.session import DbSession
-from backend.lib.errors import Invalid
+from backend.lib.errors import DomainError, Invalid
+from backend.limits.connections import ConnectionCaps, ConnectionSlot
+from backend.limits.limiter import RateLimiter
+from backend.limits.middleware import subject_of
 from backend.live.hub import LiveRuntime, Subscription
 from backend.live.messages import LiveMessage
 from backend.live.service import LiveService
@@ -65,14 +68,20 @@ class LiveController(Controller):
         self,
         socket: WebSocket[Principal, Any, Any],
         live_runtime: NamedDependency[LiveRuntime],
+        connection_caps: NamedDependency[ConnectionCaps],
         types: Annotated[
             str | None, Parameter(description=f"comma separated: {LIVE_TYPES}")
         ] = None,
     ) -> None:
         """JSON text frames, one message each: status changes, ETA changes, positions (staff),
-        after commit. Partners receive only their own shipments' messages."""
+        after commit. Partners receive only their own shipments' messages. Over the connection
+        caps the handshake is refused with close code 4429 (this account) or 4503 (this
+        process)."""
         accepts = visible_to(socket.user, parse_types(types))
-        with live_runtime.hub.feed(accepts) as subscription:
+        slot = _socket_slot(connection_caps, subject_of(socket.user))
+        with contextlib.ExitStack() as held:
+            held.callback(slot.release)
+            subscription = held.enter_context(live_runtime.hub.feed(accepts))
             await socket.accept()  # subscribed first: nothing after the handshake is missed
             pump = asyncio.create_task(_pump(socket, subscription))
             drain = asyncio.create_task(_until_disconnect(socket))
@@ -90,19 +99,28 @@ class LiveController(Controller):
         db_session: DbSession,
         request: Request[Any, Any, Any],
         live_runtime: NamedDependency[LiveRuntime],
+        connection_caps: NamedDependency[ConnectionCaps],
+        limiter: NamedDependency[RateLimiter],
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", required=False)
         ] = None,
     ) -> ServerSentEvent:
         """Server-Sent Events for one shipment (no login: the tracking token is the key). Each
         event's id is its place in the shipment's stream; reconnecting with `Last-Event-ID`
-        replays what was missed from the database, then continues live."""
+        replays what was missed from the database, then continues live. 429 past the rate of
+        new streams or the open streams allowed per token; 503 when this process is full."""
         after = parse_last_event_id(last_event_id)
         service = LiveService(db_session)
         shipment_id = await service.shipment_for_token(token)
-        stream = ShipmentStream(
-            live_runtime.hub, request.app.state.sessionmaker, shipment_id, after
-        )
+        await limiter.enforce("streams", token)
+        slot = connection_caps.acquire(f"track:{shipment_id}")
+        try:
+            stream = ShipmentStream(
+                live_runtime.hub, request.app.state.sessionmaker, shipment_id, after, slot.release
+            )
+        except BaseException:
+            slot.release()
+            raise
         try:
             replay = await service.replay(shipment_id, after)
         except BaseException:
@@ -111,6 +129,14 @@ class LiveController(Controller):
         return ServerSentEvent(
             stream.events(replay), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         )
+
+
+def _socket_slot(caps: ConnectionCaps, key: str) -> ConnectionSlot:
+    """A WebSocket cannot answer 429 before its handshake: the refusal is a close code."""
+    try:
+        return caps.acquire(key)
+    except DomainError as exc:
+        raise WebSocketException(detail=exc.detail, code=4000 + exc.status) from None
 
 
 async def _pump(socket: WebSocket, subscription: Subscription) -> None:

@@ -10,7 +10,7 @@ order: a message whose `seq` skips ahead makes the stream read the missing ones 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from uuid import UUID
 
 from litestar.response import ServerSentEventMessage
@@ -32,15 +32,18 @@ class ShipmentStream:
         sessionmaker: async_sessionmaker[AsyncSession],
         shipment_id: UUID,
         last_seq: int | None,
+        on_close: Callable[[], None] = lambda: None,
     ) -> None:
         self.hub = hub
         self.sessionmaker = sessionmaker
         self.shipment_id = shipment_id
         self.last = last_seq or 0
+        self.on_close = on_close  # hands back the connection slot
         self._watch = hub.shipment(shipment_id)
         self.subscription: Subscription = self._watch.__enter__()
 
     def close(self) -> None:
+        self.on_close()
         self._watch.__exit__(None, None, None)
 
     async def events(self, replay: Sequence[LiveMessage]) -> AsyncIterator[ServerSentEventMessage]:

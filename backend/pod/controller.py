@@ -25,7 +25,12 @@ class BlobController(Controller):
     path = "/v1/blobs"
     tags = ["proof of delivery"]
 
-    @put("/{sha256:str}", guards=[requires("admin", "dispatcher", "driver")], status_code=201)
+    @put(
+        "/{sha256:str}",
+        guards=[requires("admin", "dispatcher", "driver")],
+        status_code=201,
+        opt={"max_body": "blob_max_bytes"},
+    )
     async def upload(
         self,
         sha256: FromPath[str],

@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from backend.config import Settings
 from backend.db.session import DbSession
+from backend.limits.limiter import RateLimiter
 from backend.recipients.schemas import Instruction, PickupPointList, TrackingView
 from backend.recipients.service import RecipientService
 
@@ -36,10 +37,12 @@ class RecipientController(Controller):
         data: JSONBody[Instruction],
         db_session: DbSession,
         settings: NamedDependency[Settings],
+        limiter: NamedDependency[RateLimiter],
     ) -> TrackingView:
         """`{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
         `{type: pickup_point, pickup_point_id}`; answers the updated tracking view. 409 once
-        delivered or once the driver is within a few stops."""
+        delivered or once the driver is within a few stops; 429 past the per-shipment rate."""
+        await limiter.enforce("instructions", token)
         return await RecipientService(db_session, settings).instruct(token, data)
 
     @get("/{token:str}/pickup-points")

@@ -45,7 +45,7 @@ class ShipmentController(Controller):
             data, request.user.user_id
         )
 
-    @post("/bulk", guards=[staff_only], status_code=200)
+    @post("/bulk", guards=[staff_only], status_code=200, opt={"max_body": "bulk_max_bytes"})
     async def bulk(
         self,
         data: JSONBody[BulkShipmentCreate],

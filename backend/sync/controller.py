@@ -23,7 +23,7 @@ class SyncController(Controller):
     tags = ["sync"]
     guards = [requires("driver")]
 
-    @post("/push", status_code=200)
+    @post("/push", status_code=200, opt={"max_body": "sync_max_bytes"})
     async def push(
         self,
         request: Request[Principal, Any, Any],

@@ -15,6 +15,7 @@ from litestar.response import Redirect
 from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.errors import DomainError, NotFound
+from backend.limits.limiter import RateLimiter
 from backend.recipients.schemas import Instruction
 from backend.recipients.service import RecipientService
 from backend.web.page import render
@@ -53,8 +54,15 @@ class TrackingPageController(Controller):
         request: Request[Any, Any, Any],
         db_session: DbSession,
         settings: NamedDependency[Settings],
+        limiter: NamedDependency[RateLimiter],
     ) -> Response[str] | Redirect:
+        """The body is small (`LASTMILE_ANONYMOUS_MAX_BODY_BYTES`): a form flooded with fields is
+        refused with 413 before it is parsed."""
         service = RecipientService(db_session, settings)
+        try:
+            await limiter.enforce("instructions", token)
+        except DomainError as exc:
+            return await _page(service, token, error=exc.detail, status=exc.status, exc=exc)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v}
         try:
             instruction = msgspec.convert(form, Instruction, strict=False)
@@ -74,6 +82,7 @@ async def _page(
     notice: str | None = None,
     error: str | None = None,
     status: int = 200,
+    exc: DomainError | None = None,
 ) -> Response[str]:
     try:
         view = await service.view(token)
@@ -81,7 +90,8 @@ async def _page(
         return Response(_NOT_FOUND, status_code=404, media_type="text/html", headers=HEADERS)
     points = (await service.pickup_points(token)).items
     html = render(view, token, points, notice=notice, error=error)
-    return Response(html, status_code=status, media_type="text/html", headers=HEADERS)
+    headers = HEADERS | ((exc.headers or {}) if exc else {})
+    return Response(html, status_code=status, media_type="text/html", headers=headers)
 
 
 _NOT_FOUND = (
