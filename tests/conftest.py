@@ -36,6 +36,13 @@ TEST_URL = os.environ.get(
 )
 ADMIN_EMAIL = "admin@test.lastmile"
 ADMIN_PASSWORD = "admin-password-1"
+RATE_LIMIT_SETTINGS = [
+    "rate_limit_sign_in_account",
+    "rate_limit_sign_in_address",
+    "rate_limit_account",
+    "rate_limit_instructions",
+    "rate_limit_streams",
+]
 
 
 def make_settings(**overrides: object) -> Settings:
@@ -47,6 +54,9 @@ def make_settings(**overrides: object) -> Settings:
         "bootstrap_admin_email": ADMIN_EMAIL,
         "bootstrap_admin_password": ADMIN_PASSWORD,
         "log_level": "WARNING",
+        # The suite signs in hundreds of users from one address: rate limits are off unless a
+        # test sets them (tests/limits does, with small values).
+        **{name: "off" for name in RATE_LIMIT_SETTINGS},
     }
     return Settings.from_env(env, **(defaults | overrides))
 

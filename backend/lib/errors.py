@@ -119,17 +119,21 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
+    body = problem_document(status, detail, code=code)
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_document(status: int, detail: str, *, code: str) -> dict[str, Any]:
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    body: dict[str, Any] = {
+    return {
         "type": f"https://lastmile.dev/problems/{code.replace('_', '-')}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
     }
-    if errors:
-        body["errors"] = errors
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:

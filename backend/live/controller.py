@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, WebSocket, get, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect, WebSocketException
@@ -15,8 +16,8 @@ from litestar.response import ServerSentEvent
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.db.session import DbSession
-from backend.lib.errors import DomainError, Invalid
-from backend.limits.connections import ConnectionCaps, ConnectionSlot
+from backend.lib.errors import PROBLEM_JSON, DomainError, Invalid, problem_document
+from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import RateLimiter
 from backend.limits.middleware import subject_of
 from backend.live.hub import LiveRuntime, Subscription
@@ -75,10 +76,13 @@ class LiveController(Controller):
     ) -> None:
         """JSON text frames, one message each: status changes, ETA changes, positions (staff),
         after commit. Partners receive only their own shipments' messages. Over the connection
-        caps the handshake is refused with close code 4429 (this account) or 4503 (this
-        process)."""
+        caps the handshake is answered 429 (this account) or 503 (this process)."""
         accepts = visible_to(socket.user, parse_types(types))
-        slot = _socket_slot(connection_caps, subject_of(socket.user))
+        try:
+            slot = connection_caps.acquire(subject_of(socket.user))
+        except DomainError as exc:
+            await _refuse(socket, exc)
+            return
         with contextlib.ExitStack() as held:
             held.callback(slot.release)
             subscription = held.enter_context(live_runtime.hub.feed(accepts))
@@ -131,12 +135,18 @@ class LiveController(Controller):
         )
 
 
-def _socket_slot(caps: ConnectionCaps, key: str) -> ConnectionSlot:
-    """A WebSocket cannot answer 429 before its handshake: the refusal is a close code."""
-    try:
-        return caps.acquire(key)
-    except DomainError as exc:
-        raise WebSocketException(detail=exc.detail, code=4000 + exc.status) from None
+async def _refuse(socket: WebSocket, exc: DomainError) -> None:
+    """Refuse the handshake with a real HTTP answer (429/503, Retry-After, problem+json) where
+    the server offers ASGI's denial response (uvicorn does); else close with 4000 + status."""
+    if "websocket.http.response" not in socket.scope.get("extensions", {}):
+        raise WebSocketException(detail=exc.detail, code=4000 + exc.status)
+    body = msgspec.json.encode(problem_document(exc.status, exc.detail, code=exc.code))
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body))]
+    headers += [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+    await socket.send(
+        {"type": "websocket.http.response.start", "status": exc.status, "headers": headers}
+    )
+    await socket.send({"type": "websocket.http.response.body", "body": body})
 
 
 async def _pump(socket: WebSocket, subscription: Subscription) -> None:
