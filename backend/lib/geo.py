@@ -7,6 +7,8 @@ GEOS through shapely, the same engine PostGIS uses.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Annotated, Any
 
 import msgspec
@@ -17,7 +19,12 @@ from msgspec import Meta
 from sqlalchemy import ColumnElement, func
 
 SRID = 4326
-Position = Annotated[list[float], Meta(min_length=2, max_length=3)]
+# [longitude, latitude]. RFC 7946 allows an altitude third; we refuse it everywhere rather than
+# drop it silently (nothing here has a use for it): docs/input-limits.md.
+Position = Annotated[
+    list[float], Meta(min_length=2, max_length=2, description="[longitude, latitude]")
+]
+EARTH_RADIUS_KM = 6371.0088
 
 
 def _check_position(position: list[float]) -> None:
@@ -56,6 +63,18 @@ def _check_rings(rings: list[list[list[float]]]) -> None:
             raise ValueError("a linear ring must end where it starts")
         for position in ring:
             _check_position(position)
+        _check_antimeridian(ring)
+
+
+def _check_antimeridian(ring: list[list[float]]) -> None:
+    """An edge spanning more than 180° of longitude means the shape crosses the antimeridian;
+    read literally it would wrap the other way round the world (358° wide, not 2°)."""
+    for (lon1, _), (lon2, _) in itertools.pairwise(ring):
+        if abs(lon2 - lon1) > 180:
+            raise ValueError(
+                f"an edge from longitude {lon1} to {lon2} crosses the antimeridian: cut the "
+                "shape at ±180° into a MultiPolygon (RFC 7946 §3.1.9)"
+            )
 
 
 class Polygon(msgspec.Struct, tag_field="type", tag="Polygon", forbid_unknown_fields=True):
@@ -84,6 +103,26 @@ def _check_valid(geometry: Polygon | MultiPolygon) -> None:
     shape = shapely.geometry.shape(msgspec.to_builtins(geometry))
     if not shape.is_valid:
         raise ValueError(f"invalid polygon: {shapely.is_valid_reason(shape)}")
+
+
+def area_km2(geometry: Polygon | MultiPolygon) -> float:
+    """The area on a spherical Earth (holes subtracted), the same way PostGIS's spherical
+    `ST_Area(geography, false)` computes it, to well under 1 % of the ellipsoid's."""
+    polygons = [geometry.coordinates] if isinstance(geometry, Polygon) else geometry.coordinates
+    return sum(
+        abs(_ring_area(rings[0])) - sum(abs(_ring_area(hole)) for hole in rings[1:])
+        for rings in polygons
+    )
+
+
+def _ring_area(ring: list[list[float]]) -> float:
+    """Signed spherical area of a closed ring (Chamberlain & Duquette, 2007)."""
+    total = 0.0
+    for (lon1, lat1), (lon2, lat2) in itertools.pairwise(ring):
+        total += math.radians(lon2 - lon1) * (
+            2 + math.sin(math.radians(lat1)) + math.sin(math.radians(lat2))
+        )
+    return total * EARTH_RADIUS_KM**2 / 2
 
 
 def to_db(geometry: Point | Polygon | MultiPolygon) -> WKTElement:

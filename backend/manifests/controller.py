@@ -3,12 +3,15 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.auth.guards import requires, staff_only
 from backend.auth.schemas import Principal
+from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from backend.lib.plausible import Plausible
 from backend.manifests.schemas import (
     RouteCreate,
     RouteRead,
@@ -30,10 +33,13 @@ class RouteController(Controller):
         self,
         data: JSONBody[RouteCreate],
         db_session: DbSession,
+        settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> RouteRead:
-        """A draft route; each shipment gets an `assigned` event."""
-        return await RouteService(db_session).create(data, request.user.user_id)
+        """A draft route; each shipment gets an `assigned` event. Its date lies within
+        `LASTMILE_PLAUSIBLE_DAYS` of today."""
+        service = RouteService(db_session, plausible=Plausible.from_settings(settings))
+        return await service.create(data, request.user.user_id)
 
     @get(guards=[staff_or_driver])
     async def list_routes(

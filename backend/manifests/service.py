@@ -18,6 +18,7 @@ from backend.lib.clock import utcnow
 from backend.lib.errors import Conflict, Invalid, NotFound
 from backend.lib.ids import uuid7
 from backend.lib.pagination import Page, decode_cursor, page_of
+from backend.lib.plausible import Plausible
 from backend.manifests.models import Route
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES, ManifestRepository
 from backend.manifests.schemas import RouteCreate, RouteRead, StopIn, StopRead
@@ -33,9 +34,11 @@ UNROUTABLE_STATUSES = ("delivered", "returned", "cancelled")
 
 
 class RouteService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, plausible: Plausible | None = None) -> None:
+        """`plausible` bounds the dates dispatch gives new routes."""
         self.session = session
         self.repo = ManifestRepository(session)
+        self.plausible = plausible
 
     # reads -----------------------------------------------------------------------------------
 
@@ -80,6 +83,8 @@ class RouteService:
 
     async def create(self, data: RouteCreate, actor_id: UUID | None) -> RouteRead:
         """A draft route for a driver, with its stops in the given order."""
+        if self.plausible:
+            self.plausible.check_date(data.date, "date")
         shipment_ids = _unique_shipments(data.stops)
         await DriverService(self.session).require(data.driver_id)
         await NetworkService(self.session).require_hub(data.hub_id)

@@ -1,9 +1,11 @@
 from uuid import UUID
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.auth.guards import staff_only
+from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.network.schemas import (
@@ -37,8 +39,16 @@ class NetworkController(Controller):
         return await NetworkService(db_session).get_hub(hub_id)
 
     @post("/zones")
-    async def create_zone(self, data: JSONBody[ZoneCreate], db_session: DbSession) -> ZoneRead:
-        return await NetworkService(db_session).create_zone(data)
+    async def create_zone(
+        self,
+        data: JSONBody[ZoneCreate],
+        db_session: DbSession,
+        settings: NamedDependency[Settings],
+    ) -> ZoneRead:
+        """A polygon or multipolygon of at most `LASTMILE_ZONE_MAX_AREA_KM2`; one crossing the
+        antimeridian is cut there into a MultiPolygon (RFC 7946 §3.1.9)."""
+        service = NetworkService(db_session, max_zone_area_km2=settings.zone_max_area_km2)
+        return await service.create_zone(data)
 
     @get("/zones")
     async def list_zones(

@@ -3,7 +3,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.lib.errors import Conflict, Invalid, NotFound
-from backend.lib.geo import area_from_db, point_from_db, to_db
+from backend.lib.geo import area_from_db, area_km2, point_from_db, to_db
 from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.network.models import Hub, PickupPoint, Zone
 from backend.network.repository import NetworkRepository
@@ -18,8 +18,10 @@ from backend.network.schemas import (
 
 
 class NetworkService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, max_zone_area_km2: float | None = None) -> None:
+        """`max_zone_area_km2` bounds the zones dispatch draws (none when left out)."""
         self.repo = NetworkRepository(session)
+        self.max_zone_area_km2 = max_zone_area_km2
 
     async def create_hub(self, data: HubCreate) -> HubRead:
         if await self.repo.hub_by_code(data.code):
@@ -46,6 +48,15 @@ class NetworkService:
         return hub
 
     async def create_zone(self, data: ZoneCreate) -> ZoneRead:
+        if self.max_zone_area_km2 is not None:
+            area = area_km2(data.area)
+            if area > self.max_zone_area_km2:
+                raise Invalid(
+                    f"area: {area:,.0f} km² is more than a zone may cover "
+                    f"({self.max_zone_area_km2:,.0f} km²)",
+                    field="area",
+                    code="zone_too_large",
+                )
         await self.require_hub(data.hub_id)
         zone = Zone(name=data.name, hub_id=data.hub_id, area=to_db(data.area))
         return zone_read(await self.repo.add(zone))

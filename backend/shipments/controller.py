@@ -11,6 +11,7 @@ from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from backend.lib.plausible import Plausible
 from backend.shipments.schemas import (
     BulkResult,
     BulkShipmentCreate,
@@ -29,6 +30,10 @@ class CancelRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
+def plausible(settings: Settings) -> Plausible:
+    return Plausible.from_settings(settings)
+
+
 class ShipmentController(Controller):
     path = "/v1/shipments"
     tags = ["shipments"]
@@ -41,9 +46,9 @@ class ShipmentController(Controller):
         settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
-        return await ShipmentService(db_session, pin_secret=settings.secret_key).create(
-            data, request.user.user_id
-        )
+        return await ShipmentService(
+            db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
+        ).create(data, request.user.user_id)
 
     @post("/bulk", guards=[staff_only], status_code=200, opt={"max_body": "bulk_max_bytes"})
     async def bulk(
@@ -55,9 +60,9 @@ class ShipmentController(Controller):
     ) -> BulkResult:
         """Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
         reported by index with the field that failed."""
-        return await ShipmentService(db_session, pin_secret=settings.secret_key).bulk(
-            data.shipments, request.user.user_id, settings.bulk_max_shipments
-        )
+        return await ShipmentService(
+            db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
+        ).bulk(data.shipments, request.user.user_id, settings.bulk_max_shipments)
 
     @get(guards=[staff_only])
     async def list_shipments(
@@ -92,7 +97,9 @@ class ShipmentController(Controller):
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
         """Change address, location, window, notes or requirements; 409 once closed."""
-        service = ShipmentService(db_session, pin_secret=settings.secret_key)
+        service = ShipmentService(
+            db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
+        )
         return await service.update(shipment_id, data, request.user.user_id)
 
     @post("/{shipment_id:uuid}/cancel", guards=[staff_only], status_code=200)

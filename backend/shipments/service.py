@@ -13,6 +13,7 @@ from backend.lib.errors import Conflict, Invalid, NotFound, describe_validation
 from backend.lib.geo import point_from_db, point_to_db
 from backend.lib.ids import secret_token, tracking_number, uuid7
 from backend.lib.pagination import Page, decode_cursor, page_of
+from backend.lib.plausible import Plausible
 from backend.live.service import LiveService
 from backend.manifests.repository import ManifestRepository
 from backend.notifications.service import NotificationService
@@ -41,12 +42,20 @@ FROZEN_STATUSES = ("delivered", "returned", "cancelled")
 
 
 class ShipmentService:
-    def __init__(self, session: AsyncSession, *, pin_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        pin_secret: str | None = None,
+        plausible: Plausible | None = None,
+    ) -> None:
         """`pin_secret` (the server secret) derives delivery PINs at intake; without it a
-        shipment requiring a PIN gets no PIN hash and its PIN cannot be verified."""
+        shipment requiring a PIN gets no PIN hash and its PIN cannot be verified. `plausible`
+        bounds the windows dispatch gives (intake and changes)."""
         self.session = session
         self.repo = ShipmentRepository(session)
         self.pin_secret = pin_secret
+        self.plausible = plausible
 
     # intake ----------------------------------------------------------------------------------
 
@@ -125,6 +134,9 @@ class ShipmentService:
         for index, data in enumerate(items):
             if data.hub_id not in known_hubs:
                 errors[index] = _error(index, 422, "No such hub", "hub_id")
+                continue
+            if self.plausible and (problem := self.plausible.window_problem(data.window)):
+                errors[index] = _error(index, 422, f"window: {problem}", "window")
                 continue
             for position, parcel in enumerate(data.parcels):
                 if parcel.barcode in taken:
@@ -207,6 +219,8 @@ class ShipmentService:
             )
             shipment.outside_zones = shipment.zone_id is None
         if data.window is not msgspec.UNSET:
+            if self.plausible:
+                self.plausible.check_window(data.window)
             shipment.window_start = data.window.start if data.window else None
             shipment.window_end = data.window.end if data.window else None
             changed["window"] = msgspec.to_builtins(data.window)
