@@ -15,20 +15,34 @@ import msgspec
 import shapely
 from geoalchemy2 import WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
+from litestar.openapi.spec import OpenAPIType, Schema
 from msgspec import Meta
 from sqlalchemy import ColumnElement, func
 
 SRID = 4326
 # [longitude, latitude]. RFC 7946 allows an altitude third; we refuse it everywhere rather than
 # drop it silently (nothing here has a use for it): docs/input-limits.md.
+# Litestar converts request bodies leniently, turning "13.4" into 13.4 for a `float`. Typed
+# `float | str`, a string stays a string and `_check_position` refuses it; the schema still
+# documents numbers.
 Position = Annotated[
-    list[float], Meta(min_length=2, max_length=2, description="[longitude, latitude]")
+    list[float | str],
+    Meta(
+        min_length=2,
+        max_length=2,
+        extra_json_schema={
+            "description": "[longitude, latitude]",
+            "extra": {"items": Schema(type=OpenAPIType.NUMBER)},
+        },
+    ),
 ]
 EARTH_RADIUS_KM = 6371.0088
 
 
-def _check_position(position: list[float]) -> None:
+def _check_position(position: list[float | str]) -> None:
     lon, lat = position[0], position[1]
+    if isinstance(lon, str) or isinstance(lat, str):
+        raise ValueError("coordinates are JSON numbers, not strings")
     if not -180.0 <= lon <= 180.0:
         raise ValueError(f"longitude {lon} is outside [-180, 180]")
     if not -90.0 <= lat <= 90.0:
@@ -43,11 +57,11 @@ class Point(msgspec.Struct, tag_field="type", tag="Point", forbid_unknown_fields
 
     @property
     def lon(self) -> float:
-        return self.coordinates[0]
+        return float(self.coordinates[0])  # a number: strings never pass `_check_position`
 
     @property
     def lat(self) -> float:
-        return self.coordinates[1]
+        return float(self.coordinates[1])
 
     @classmethod
     def at(cls, lon: float, lat: float) -> Point:

@@ -83,3 +83,27 @@ async def test_a_zone_crossing_the_antimeridian_is_refused_unless_cut_there(api:
     far = await api.shipment(hub["id"], location=point(0.0, -16.5))
     assert east["zone_id"] == west["zone_id"] == created["id"]
     assert far["zone_id"] is None
+
+
+async def test_coordinates_given_as_strings_are_refused_everywhere(api: Api) -> None:
+    hub = await api.hub()
+    as_text = {"type": "Point", "coordinates": ["13.4", "52.5"]}
+    hub_body = {"name": "H", "code": "HSTR", "location": as_text}
+    assert field_of(await api.post("/v1/hubs", hub_body)) == "location"
+    assert field_of(await api.post("/v1/pickup-points", {"name": "P", "location": as_text}))
+    shipment = shipment_body(hub["id"], location=as_text)
+    assert field_of(await api.post("/v1/shipments", shipment)) == "location"
+    bulk = (await api.post("/v1/shipments/bulk", {"shipments": [shipment]})).json()
+    assert bulk["created"] == [] and bulk["errors"][0]["errors"][0]["field"] == "location"
+    ring = [[str(lon), lat] for lon, lat in square(*CENTER, 0.01)["coordinates"][0]]
+    zone = {"name": "Z", "hub_id": hub["id"], "area": {"type": "Polygon", "coordinates": [ring]}}
+    assert field_of(await api.post("/v1/zones", zone)).startswith("area")
+    booleans = {"type": "Point", "coordinates": [True, 52.5]}
+    assert field_of(await api.post("/v1/pickup-points", {"name": "P", "location": booleans}))
+
+
+async def test_the_schema_documents_positions_as_two_numbers(api: Api) -> None:
+    schema = (await api.client.get("/schema/openapi.json")).json()
+    position = schema["components"]["schemas"]["Point"]["properties"]["coordinates"]
+    assert position["items"] == {"type": "number"}
+    assert (position["minItems"], position["maxItems"]) == (2, 2)
