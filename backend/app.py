@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     live = LiveRuntime(settings)
     notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
     sessionmaker = make_sessionmaker(engine, info=live.session_info | {NOTIFIER_KEY: notifier})
-    limiter = make_limiter(settings, engine)
+    limiter = make_limiter(settings)
     caps = ConnectionCaps(settings.live_max_connections, settings.live_max_connections_per_key)
 
     @contextlib.asynccontextmanager

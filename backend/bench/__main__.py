@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 
+from backend.bench.limits import LimitsBench, run_limits
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
 from backend.bench.sync import SyncBench, run_sync
@@ -55,6 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    limits = commands.add_parser(
+        "limits",
+        help="the rate limiter's cost: each store alone, and on a signed-in request",
+        description="Creates (drops first) the bench database, times the stores, then starts "
+        "the API (1 worker) once per store. About a minute. See docs/benchmarks.md.",
+    )
+    limits.add_argument("--database-url", default=None, help="name must contain 'bench'")
+    limits.add_argument("--seconds", type=float, default=5.0, help="measured load per row, round")
+    limits.add_argument("--rounds", type=int, default=2, help="rounds over the configurations")
+    limits.add_argument("--output", help="also write the table to this file")
     return parser.parse_args(argv)
 
 
@@ -67,6 +78,9 @@ def database_url(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "limits":
+        bench_limits = LimitsBench(database_url(args), seconds=args.seconds, rounds=args.rounds)
+        return run_and_print(lambda say: run_limits(bench_limits, say), args.output)
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

@@ -3,17 +3,20 @@
 A rule is enforced with `await limiter.enforce("instructions", token)`: a 429 with Retry-After
 once the subject's budget is spent. Subjects are hashed into the store's keys, so neither e-mail
 addresses nor tracking tokens sit in Redis or the `rate_limits` table. A rule set `off` costs
-nothing. Adding a rule is a setting plus one row in `RULES`.
+nothing. Adding a rule is a setting plus one row in `RULES`. When the store cannot be reached
+the limits fail open (logged): they protect the API, they must not stop it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from urllib.parse import urlsplit
 
+import asyncpg
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
+from redis.exceptions import RedisError
 
 from backend.config import Settings
 from backend.lib.errors import RateLimited
@@ -21,6 +24,9 @@ from backend.limits.postgres import PostgresStore
 from backend.limits.rates import Rate, parse_rate
 from backend.limits.redis_store import RedisStore
 from backend.limits.stores import MemoryStore, Store
+
+log = logging.getLogger("lastmile.limits")
+STORE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, RedisError)
 
 # rule → (setting holding its rate, what the 429 says)
 RULES: dict[str, tuple[str, str]] = {
@@ -56,13 +62,21 @@ class RateLimiter:
         rate = self.rates[rule]
         if rate is None:
             return
-        wait = await self.store.hit(_key(rule, subject), rate)
+        try:
+            wait = await self.store.hit(_key(rule, subject), rate)
+        except STORE_ERRORS as exc:
+            # Fail open: a limiter whose store is down must not take the API down with it.
+            log.warning("rate limit store unavailable, %s not enforced: %r", rule, exc)
+            return
         if wait > 0:
             raise RateLimited(f"{RULES[rule][1]}; try again later", retry_after=wait)
 
     async def reset(self, rule: str, subject: str) -> None:
         if self.rates[rule] is not None:
-            await self.store.reset(_key(rule, subject))
+            try:
+                await self.store.reset(_key(rule, subject))
+            except STORE_ERRORS as exc:
+                log.warning("rate limit store unavailable, %s not reset: %r", rule, exc)
 
     async def close(self) -> None:
         await self.store.close()
@@ -83,7 +97,7 @@ def store_kind(settings: Settings) -> str:
     return "postgres" if settings.workers > 1 else "memory"
 
 
-def make_limiter(settings: Settings, engine: AsyncEngine) -> RateLimiter:
+def make_limiter(settings: Settings) -> RateLimiter:
     kind = store_kind(settings)
     store: Store
     if kind == "redis":
@@ -91,7 +105,7 @@ def make_limiter(settings: Settings, engine: AsyncEngine) -> RateLimiter:
         database = urlsplit(settings.plain_database_url).path.lstrip("/")
         store = RedisStore(redis, prefix=f"lastmile:{database}:limit:")
     elif kind == "postgres":
-        store = PostgresStore(engine)
+        store = PostgresStore(settings.plain_database_url)
     else:
         store = MemoryStore()
     return RateLimiter.from_settings(settings, store)

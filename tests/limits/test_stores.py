@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from backend.db.session import make_engine
 from backend.lib.errors import RateLimited
 from backend.limits.limiter import RateLimiter, store_kind
 from backend.limits.postgres import PostgresStore
@@ -72,14 +71,10 @@ async def test_memory_store_forgets_keys_whose_budget_is_full_again() -> None:
 
 @pytest.fixture
 async def postgres_store(database: str) -> AsyncIterator[PostgresStore]:
-    engine = make_engine(make_settings())
-    store = PostgresStore(engine)
-    async with store.engine.connect() as connection:
-        from sqlalchemy import text
-
-        await connection.execute(text("TRUNCATE rate_limits"))
+    store = PostgresStore(database)
+    await (await store._connections()).execute("TRUNCATE rate_limits")
     yield store
-    await engine.dispose()
+    await store.close()
 
 
 @pytest.fixture
@@ -135,3 +130,12 @@ async def test_the_limiter_hashes_subjects_and_answers_429_with_retry_after() ->
     assert all(len(key) == len("instructions:") + 32 for key in store._tat)
     for _ in range(100):  # a rule set `off` never refuses
         await limiter.enforce("streams", "t")
+
+
+async def test_a_store_that_cannot_be_reached_fails_open() -> None:
+    limiter = RateLimiter(
+        PostgresStore("postgresql://nobody@127.0.0.1:1/none"), {"account": Rate(1, 60)}
+    )
+    for _ in range(3):
+        await limiter.enforce("account", "someone")
+    await limiter.reset("account", "someone")
