@@ -157,3 +157,7 @@ async def test_cors_allows_only_the_configured_origins(truncated) -> None:
         assert ops.headers.get("access-control-allow-origin") == "https://ops.example"
         own = await c.options(LOGIN, headers=preflight | {"origin": "http://127.0.0.1:8000"})
         assert own.headers.get("access-control-allow-origin") is None
+    async with client_with(cors_allowed_origins="") as none:
+        own = await none.options(LOGIN, headers=preflight | {"origin": "http://127.0.0.1:8000"})
+        assert own.headers.get("access-control-allow-origin") is None
+        assert (await none.post(LOGIN, json={"email": "a@b.c", "password": "x"})).status_code == 401
