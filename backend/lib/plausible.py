@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from backend.config import Settings
 from backend.lib.clock import utcnow
 from backend.lib.errors import Invalid
 
@@ -23,11 +24,8 @@ class Plausible:
     max_window: dt.timedelta
 
     @classmethod
-    def from_settings(cls, settings: object) -> Plausible:
-        return cls(
-            days=settings.plausible_days,  # type: ignore[attr-defined]
-            max_window=dt.timedelta(hours=settings.max_window_hours),  # type: ignore[attr-defined]
-        )
+    def from_settings(cls, settings: Settings) -> Plausible:
+        return cls(settings.plausible_days, dt.timedelta(hours=settings.max_window_hours))
 
     def date_problem(self, day: dt.date) -> str | None:
         earliest, latest = self._bounds()

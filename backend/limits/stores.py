@@ -46,6 +46,7 @@ class MemoryStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000):
         self.clock = clock
         self.max_keys = max_keys
+        self._prune_above = max_keys
         self._tat: dict[str, float] = {}
 
     async def hit(self, key: str, rate: Rate) -> float:
@@ -54,9 +55,16 @@ class MemoryStore:
         if new is None:
             return wait
         self._tat[key] = new
-        if len(self._tat) > self.max_keys:
-            self._tat = {k: t for k, t in self._tat.items() if t > now}
+        if len(self._tat) > self._prune_above:
+            self._prune(now)
         return 0.0
+
+    def _prune(self, now: float) -> None:
+        """Drop the keys whose budget is full again. When a flood of distinct keys is all still
+        live, the next prune waits until the table has doubled, so pruning stays O(1) per hit
+        on average instead of rescanning the table on every new key."""
+        self._tat = {k: t for k, t in self._tat.items() if t > now}
+        self._prune_above = max(self.max_keys, 2 * len(self._tat))
 
     async def reset(self, key: str) -> None:
         self._tat.pop(key, None)

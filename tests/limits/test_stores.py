@@ -69,6 +69,24 @@ async def test_memory_store_forgets_keys_whose_budget_is_full_again() -> None:
     assert list(store._tat) == ["fresh"]
 
 
+async def test_a_flood_of_live_keys_does_not_rescan_the_table_on_every_hit() -> None:
+    clock = FakeClock()
+    store = MemoryStore(clock=clock, max_keys=100)
+    prunes = 0
+    original = store._prune
+
+    def counted(now: float) -> None:
+        nonlocal prunes
+        prunes += 1
+        original(now)
+
+    store._prune = counted  # type: ignore[method-assign]
+    for index in range(10_000):  # none expires: every key stays live
+        await store.hit(f"k{index}", Rate(1, 3600))
+    assert len(store._tat) == 10_000
+    assert prunes <= 8  # doubling: 100, 200, 400, … 6,400
+
+
 @pytest.fixture
 async def postgres_store(database: str) -> AsyncIterator[PostgresStore]:
     store = PostgresStore(database)
