@@ -23,15 +23,18 @@ from backend.live.stream import ShipmentStream
 
 # Close code telling a WebSocket client to reconnect (it fell behind or the listener was lost).
 RECONNECT = 1012
-LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "pod", "incident")
+LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "pod", "incident", "offer")
 
 
 def visible_to(principal: Principal, types: frozenset[str] | None):
-    """Staff see everything; a partner only messages about its own shipments."""
+    """Staff see everything; a partner only messages about its own shipments; a driver only
+    the offers made to them."""
 
     def accepts(message: LiveMessage) -> bool:
         if types is not None and message.type not in types:
             return False
+        if principal.role == "driver":
+            return message.type == "offer" and message.driver_id == principal.driver_id
         return principal.is_staff or (
             message.partner_id is not None and message.partner_id == principal.user_id
         )
@@ -60,7 +63,7 @@ def parse_last_event_id(raw: str | None) -> int | None:
 class LiveController(Controller):
     tags = ["live"]
 
-    @websocket("/v1/live", guards=[requires("admin", "dispatcher", "partner")])
+    @websocket("/v1/live", guards=[requires("admin", "dispatcher", "partner", "driver")])
     async def live_feed(
         self,
         socket: WebSocket[Principal, Any, Any],

@@ -38,7 +38,9 @@ class BlobService:
         known = await self.repo.blob(sha256)
         if known is None or not await self.store.has(sha256):
             await self.store.put(sha256, data)
-        created = await self.repo.insert_blob(sha256, content_type, len(data), uploader.user_id)
+        # An applicant (courier documents) has no user account to name.
+        user_id = None if uploader.role == "applicant" else uploader.user_id
+        created = await self.repo.insert_blob(sha256, content_type, len(data), user_id)
         if created:
             await PodService(self.session).blob_arrived(sha256)
         return BlobStored(sha256, content_type, len(data), created)

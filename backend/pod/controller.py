@@ -25,7 +25,11 @@ class BlobController(Controller):
     path = "/v1/blobs"
     tags = ["proof of delivery"]
 
-    @put("/{sha256:str}", guards=[requires("admin", "dispatcher", "driver")], status_code=201)
+    @put(
+        "/{sha256:str}",
+        guards=[requires("admin", "dispatcher", "driver", "applicant")],
+        status_code=201,
+    )
     async def upload(
         self,
         sha256: FromPath[str],

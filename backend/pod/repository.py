@@ -131,7 +131,7 @@ class PodRepository:
         return await self.session.get(Blob, sha256)
 
     async def insert_blob(
-        self, sha256: str, content_type: str, size_bytes: int, uploaded_by: UUID
+        self, sha256: str, content_type: str, size_bytes: int, uploaded_by: UUID | None
     ) -> bool:
         created = await (await self.raw()).fetchval(
             """
