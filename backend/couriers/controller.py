@@ -45,6 +45,7 @@ from backend.pod.storage import blob_store
 applicant_or_staff = requires("applicant", "admin", "dispatcher")
 applicant_only = requires("applicant")
 CALLBACK_MAX_BYTES = 16 * 1024
+APPLICATION_MAX_BYTES = 64 * 1024
 AppRequest = Request[Principal, Any, Any]
 SettingsDep = NamedDependency[Settings]
 
@@ -63,14 +64,17 @@ class CourierApplicationController(Controller):
 
     @post(exclude_from_auth=True, status_code=201)
     async def apply(
-        self,
-        data: JSONBody[ApplicationCreate],
-        request: Request,
-        db_session: DbSession,
-        settings: SettingsDep,
+        self, request: Request, db_session: DbSession, settings: SettingsDep
     ) -> ApplicationCreated:
-        """Apply (no sign-in). Answers the applicant token, the only key to this application:
-        keep it. A code to verify the email is sent at once."""
+        """Apply (no sign-in). Body: `ApplicationCreate` (docs/couriers.md), at most 64 kB.
+        Answers the applicant token, the only key to this application: keep it. A code to
+        verify the email is sent at once."""
+        # The public door: the body is read under a limit and decoded straight into its shape,
+        # so a flood of bytes or nesting is a 4xx before anything else runs.
+        body = await request.body()
+        if len(body) > APPLICATION_MAX_BYTES:
+            raise PayloadTooLarge(f"An application is at most {APPLICATION_MAX_BYTES} bytes")
+        data = decode_body(body, ApplicationCreate)
         # Rate limit hook: a per-address and per-email count in the database (see
         # docs/couriers.md); a shared limiter can take over here.
         address = request.client.host if request.client else None

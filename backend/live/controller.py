@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.db.session import DbSession
-from backend.lib.errors import Invalid
+from backend.lib.errors import Forbidden, Invalid
 from backend.live.hub import LiveRuntime, Subscription
 from backend.live.messages import LiveMessage
 from backend.live.service import LiveService
@@ -73,8 +73,12 @@ class LiveController(Controller):
         ] = None,
     ) -> None:
         """JSON text frames, one message each: status changes, ETA changes, positions (staff),
-        after commit. Partners receive only their own shipments' messages."""
-        accepts = visible_to(socket.user, parse_types(types))
+        after commit. Partners receive only their own shipments' messages; a driver subscribes
+        to the work offered to them, with `?types=offer` only."""
+        wanted = parse_types(types)
+        if socket.user.role == "driver" and wanted != frozenset({"offer"}):
+            raise Forbidden("A driver's feed carries offers only: subscribe with ?types=offer")
+        accepts = visible_to(socket.user, wanted)
         with live_runtime.hub.feed(accepts) as subscription:
             await socket.accept()  # subscribed first: nothing after the handshake is missed
             pump = asyncio.create_task(_pump(socket, subscription))
