@@ -46,7 +46,8 @@ class BlobService:
         return BlobStored(sha256, content_type, len(data), created)
 
     async def get(self, sha256: str, principal: Principal) -> tuple[bytes, str]:
-        """Staff see any blob; a driver those named by PODs they recorded; others nothing."""
+        """Staff see any blob but courier documents; a driver those named by PODs they
+        recorded; others nothing."""
         if not SHA256_HEX.match(sha256):
             raise NotFound("No such blob")
         blob = await self.repo.blob(sha256)
@@ -67,6 +68,9 @@ class BlobService:
         return blob.content_type if blob else None
 
     async def _may_see(self, sha256: str, principal: Principal) -> bool:
+        if await self.repo.names_courier_document(sha256):
+            # Personal documents are read at /v1/courier-applications/…/content, which logs it.
+            return False
         if principal.is_staff:
             return True
         if principal.driver_id is not None:

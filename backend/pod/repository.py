@@ -163,6 +163,14 @@ class PodRepository:
             sha256,
         )
 
+    async def names_courier_document(self, sha256: str) -> bool:
+        """Is the blob a courier's personal document (read only through its logged endpoint)?"""
+        return bool(
+            await (await self.raw()).fetchval(
+                "SELECT EXISTS (SELECT 1 FROM courier_documents WHERE blob_sha256 = $1)", sha256
+            )
+        )
+
     async def driver_delivered_blob(self, driver_id: UUID, sha256: str) -> bool:
         """Does a POD this driver recorded name the blob?"""
         return bool(

@@ -244,6 +244,8 @@ async def test_documents_are_read_by_the_applicant_and_reviewers_only_and_logged
     assert (await driver.get(content)).status_code == 403
     assert (await driver.get(f"/v1/blobs/{document['blob_sha256']}")).status_code == 404
     assert (await applicant.get(f"/v1/blobs/{document['blob_sha256']}")).status_code == 404
+    # Not even staff read it past the log.
+    assert (await dispatcher.get(f"/v1/blobs/{document['blob_sha256']}")).status_code == 404
     log = (await api.get(f"{applicant.path}/document-reads")).json()
     assert [(r["reader_kind"], r["document_id"]) for r in log] == [
         ("applicant", document["id"]),
