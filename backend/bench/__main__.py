@@ -11,6 +11,7 @@ import sys
 
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
+from backend.bench.offers import OffersBench, run_offers
 from backend.bench.sync import SyncBench, run_sync
 from backend.db.scratch import with_database
 
@@ -55,6 +56,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    offers = commands.add_parser(
+        "offers",
+        help="offer eligibility over many couriers, and 50 concurrent accepts of one offer",
+        description="Creates (drops first) the bench database, seeds couriers and measures "
+        "offers in-process through OfferService. See docs/benchmarks.md.",
+    )
+    o = OffersBench(database_url="")
+    offers.add_argument("--database-url", default=None, help="name must contain 'bench'")
+    offers.add_argument("--couriers", type=int, default=o.couriers)
+    offers.add_argument("--offers", type=int, default=o.offers, help="offers timed")
+    offers.add_argument("--contenders", type=int, default=o.contenders)
+    offers.add_argument("--rounds", type=int, default=o.rounds, help="contention rounds")
+    offers.add_argument("--output", help="also write the table to this file")
     return parser.parse_args(argv)
 
 
@@ -67,6 +81,11 @@ def database_url(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "offers":
+        bench_offers = OffersBench(
+            database_url(args), args.couriers, args.offers, args.contenders, args.rounds
+        )
+        return run_and_print(lambda say: run_offers(bench_offers, say), args.output)
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

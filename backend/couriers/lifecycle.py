@@ -39,7 +39,9 @@ class CourierLifecycle:
         application.suspended_for = "staff"
         await set_driver_active(self.session, application, False)
 
-    async def reactivate(self, application: CourierApplication, principal: Principal) -> None:
+    async def reactivate(
+        self, application: CourierApplication, principal: Principal, reason: str | None = None
+    ) -> None:
         """Staff lift a suspension, but not over a document that is still missing or expired."""
         problems = missing_documents(
             application,
@@ -50,7 +52,7 @@ class CourierLifecycle:
         if application.status == "suspended" and problems:
             first = problems[0]
             raise Invalid(f"{first['field']} is {first['message']}", field=first["field"])
-        await move(self.session, application, "active", Actor.of(principal))
+        await move(self.session, application, "active", Actor.of(principal), reason)
         application.suspended_for = None
         await set_driver_active(self.session, application, True)
 

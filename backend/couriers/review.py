@@ -196,7 +196,7 @@ class ReviewService:
         if action == "suspend":
             await lifecycle.suspend(application, principal, reason or "")
         elif action == "reactivate":
-            await lifecycle.reactivate(application, principal)
+            await lifecycle.reactivate(application, principal, reason)
         else:
             await lifecycle.offboard(application, principal, reason or "")
         return await self.applications.read(application)
