@@ -1,5 +1,6 @@
 """`scripts/bench offers`: how long an offer takes to decide who is eligible among many couriers,
-and how acceptance behaves when 50 couriers accept one offer at once.
+how acceptance behaves when 50 couriers accept one offer at once, and what the `offer` entity
+costs a courier's pull.
 
 Runs in-process against its own database (dropped and re-created; the name must contain
 `bench`): couriers are seeded with SQL, offers go through `OfferService` exactly as the API's
@@ -27,13 +28,21 @@ from backend.config import Settings
 from backend.db.session import make_engine, make_sessionmaker, unit_of_work
 from backend.lib.clock import utcnow
 from backend.lib.errors import Conflict
+from backend.manifests.schemas import RouteCreate, StopIn
+from backend.manifests.service import RouteService
 from backend.offers.schemas import OfferCreate, Pay
 from backend.offers.service import OfferService
 from backend.shipments.schemas import ShipmentCreate
 from backend.shipments.service import ShipmentService
+from backend.sync import pull
+from backend.sync.changes import ManifestChangeLog
+from backend.sync.pull import PullService
 
 HUB = (13.40, 52.50)
+MANIFEST_STOPS = 250
+PULLS = 200
 TARGET_CREATE_P99_MS = 100.0  # an offer is a dispatcher's click: well under a human's notice
+TARGET_PULL_RATIO = 1.10  # the offer entity may not cost a courier's pull more than 10 %
 
 
 @dataclass
@@ -89,10 +98,13 @@ async def run_offers(bench: OffersBench, say: Callable[[str], None]) -> str:
         say(f"timing {bench.offers} offers with eligibility over every courier")
         create = await _time_creates(sessionmaker, bench, shipment_ids[: bench.offers], admin_id)
         say(f"{bench.rounds} rounds of {bench.contenders} concurrent accepts")
-        rounds = await _contention(sessionmaker, bench, shipment_ids[bench.offers :], admin_id)
+        contested = shipment_ids[bench.offers : bench.offers + bench.rounds]
+        rounds = await _contention(sessionmaker, bench, contested, admin_id)
+        say("pulls of a 250-stop manifest with and without the offer entity")
+        pulls = await _pull_overhead(sessionmaker, shipment_ids[bench.offers + bench.rounds :])
     finally:
         await engine.dispose()
-    return _table(bench, create, rounds)
+    return _table(bench, create, rounds, pulls)
 
 
 async def _seed(
@@ -101,13 +113,14 @@ async def _seed(
     async with unit_of_work(sessionmaker) as session:
         admin_id = await session.scalar(
             text(
-                "INSERT INTO users (email, password_hash, role) VALUES"
-                " ('admin@bench.local', 'x', 'admin') RETURNING id"
+                "INSERT INTO users (id, email, password_hash, role) VALUES"
+                " (gen_random_uuid(), 'admin@bench.local', 'x', 'admin') RETURNING id"
             )
         )
         hub_id = await session.scalar(
             text(
-                "INSERT INTO hubs (name, code, location) VALUES ('Bench hub', 'BENCH',"
+                "INSERT INTO hubs (id, name, code, location) VALUES (gen_random_uuid(), 'Bench hub',"
+                " 'BENCH',"
                 " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) RETURNING id"
             ),
             {"lon": HUB[0], "lat": HUB[1]},
@@ -115,7 +128,8 @@ async def _seed(
         await session.execute(
             text(_SEED), {"lon": HUB[0], "lat": HUB[1], "count": bench.couriers, "hub": hub_id}
         )
-        items = [_shipment(hub_id, n) for n in range(bench.offers + bench.rounds)]
+        count = bench.offers + bench.rounds + MANIFEST_STOPS
+        items = [_shipment(hub_id, n) for n in range(count)]
         created, refused = await ShipmentService(session).create_many(items, admin_id)
         assert not refused, refused
         await session.execute(text("ANALYZE"))
@@ -211,7 +225,61 @@ async def _accept(sessionmaker, offer_id: UUID, driver_id: UUID) -> str:
         return exc.code
 
 
-def _table(bench: OffersBench, create: dict, rounds: list[dict]) -> str:
+async def _pull_overhead(sessionmaker, shipment_ids: list[UUID]) -> dict[str, list[float]]:
+    """Snapshot and delta pulls of one courier's 250-stop route, alternating between the pull
+    as it is (with `entity: offer`) and the same pull without the offer entity, so both meet
+    the same machine load."""
+    async with unit_of_work(sessionmaker) as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT p.driver_id, d.home_hub_id FROM courier_profiles p"
+                    " JOIN drivers d ON d.id = p.driver_id ORDER BY p.driver_id LIMIT 1"
+                )
+            )
+        ).one()
+        driver_id, hub_id = row
+        routes = RouteService(session)
+        stops = [StopIn(shipment_id=s) for s in shipment_ids]
+        route = await routes.create(
+            RouteCreate(driver_id=driver_id, hub_id=hub_id, date=utcnow().date(), stops=stops),
+            None,
+        )
+        await routes.publish(route.id, None)
+    async with unit_of_work(sessionmaker) as session:
+        cursor = (await PullService(session).pull(driver_id, None, 1000)).cursor
+    async with unit_of_work(sessionmaker) as session:
+        await ManifestChangeLog(session).record(
+            driver_id, [("shipment", s, "upsert") for s in shipment_ids[:3]]
+        )
+    variants = {"with": (pull._ENTITIES, pull._WANTED_ENTITIES), "without": _without_offers()}
+    timings: dict[str, list[float]] = {
+        f"{kind} {v}": [] for kind in ("snapshot", "delta") for v in variants
+    }
+    for _ in range(PULLS):
+        for name, (entities, wanted) in variants.items():
+            pull._ENTITIES, pull._WANTED_ENTITIES = entities, wanted
+            for kind, at in (("snapshot", None), ("delta", cursor)):
+                started = time.perf_counter()
+                async with unit_of_work(sessionmaker) as session:
+                    await PullService(session).pull(driver_id, at, 1000)
+                timings[f"{kind} {name}"].append(time.perf_counter() - started)
+    pull._ENTITIES, pull._WANTED_ENTITIES = variants["with"]
+    return timings
+
+
+def _without_offers() -> tuple[tuple, str]:
+    entities = tuple(e for e in pull._ENTITIES if e[0] != "offer")
+    wanted = " UNION ALL ".join(
+        f"SELECT '{entity}' AS entity, e.id, e.data FROM ("
+        + query.format(extra=f"AND {prefix}id = ANY(${n}::uuid[])")
+        + ") e"
+        for n, (entity, query, prefix) in enumerate(entities, start=3)
+    )
+    return entities, wanted
+
+
+def _table(bench: OffersBench, create: dict, rounds: list[dict], pulls: dict) -> str:
     m = machine()
     lat = create["latencies"]
     p99 = ms(lat, 99)
@@ -234,4 +302,13 @@ def _table(bench: OffersBench, create: dict, rounds: list[dict]) -> str:
         f"| … all {bench.contenders} answered (winner's route published) | p50 "
         f"{ms(elapsed, 50):.0f} ms, max {1000 * max(elapsed):.0f} ms | — | — |",
     ]
+    for kind in ("snapshot", "delta"):
+        with_, without = pulls[f"{kind} with"], pulls[f"{kind} without"]
+        ratio = ms(with_, 50) / ms(without, 50) if ms(without, 50) else 0.0
+        lines.append(
+            f"| {kind} pull, {MANIFEST_STOPS} stops, with / without `entity: offer` | p50 "
+            f"{ms(with_, 50):.2f} / {ms(without, 50):.2f} ms, p99 {ms(with_, 99):.2f} / "
+            f"{ms(without, 99):.2f} ms (ratio {ratio:.2f}) | ratio ≤ {TARGET_PULL_RATIO} | "
+            f"{'PASS' if ratio <= TARGET_PULL_RATIO else 'MISS'} |"
+        )
     return "\n".join(lines)

@@ -1,7 +1,8 @@
-"""Who may receive an offer, and why the others may not: pure rules over facts one query read."""
+"""Who may receive an offer, and why the others may not: rules over the facts one query read
+(`OfferRepository.courier_facts`)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -15,27 +16,26 @@ class Work:
     radius_m: float | None
 
 
-def available(slots: list[dict[str, Any]], start: datetime, end: datetime) -> bool:
-    """A weekly slot (UTC) covers the whole window; a window past midnight needs an online
-    courier."""
-    if start.date() != end.date() and end.time() != datetime.min.time():
-        return False
-    day, begin = start.isoweekday(), start.strftime("%H:%M")
-    finish = "24:00" if end.date() != start.date() else end.strftime("%H:%M")
-    return any(s["weekday"] == day and s["start"] <= begin and s["end"] >= finish for s in slots)
+def weekly_slot(start: datetime, end: datetime) -> tuple[int, str, str] | None:
+    """(ISO weekday, "HH:MM", "HH:MM") a weekly availability slot (UTC) must cover for the
+    window; None when no slot can (a window past midnight needs an online courier)."""
+    ends_at_midnight = end.time() == time(0) and (end.date() - start.date()).days == 1
+    if start.date() != end.date() and not ends_at_midnight:
+        return None
+    finish = "24:00" if ends_at_midnight else end.strftime("%H:%M")
+    return start.isoweekday(), start.strftime("%H:%M"), finish
 
 
 def exclusion_reasons(facts: Any, work: Work) -> list[str]:
-    """Empty when the courier is eligible. `facts` is a row of `OfferRepository.courier_facts`."""
+    """Empty when the courier is eligible."""
     reasons = []
-    if facts["status"] != "active" or not facts["driver_active"]:
+    if not facts["active"]:
         reasons.append("not_active")
-    window = (work.window_start, work.window_end)
-    if not facts["online"] and not available(facts["availability"] or [], *window):
+    if not facts["online"] and not facts["available"]:
         reasons.append("not_available")
-    if facts["capacity_parcels"] is not None and facts["capacity_parcels"] < work.parcels:
+    if not facts["room_parcels"]:
         reasons.append("no_capacity_parcels")
-    if facts["capacity_kg"] is not None and facts["capacity_kg"] < work.weight_kg:
+    if not facts["room_weight"]:
         reasons.append("no_capacity_weight")
     if work.radius_m is not None:
         if not facts["has_position"]:

@@ -4,9 +4,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import RowMapping, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.session import raw_connection
 from backend.offers.models import Offer, OfferRecipient
 
 # Per shipment: what an offer of it weighs, where and when it goes, and whether it is free.
@@ -19,24 +21,31 @@ _SHIPMENT_FACTS = text("""
            EXISTS (SELECT 1 FROM stops st WHERE st.shipment_id = s.id AND st.active) AS routed
     FROM shipments s WHERE s.id = ANY(CAST(:ids AS uuid[]))
 """)
-# Per courier (driver with employment `courier`): everything eligibility decides on, with the
-# distance test done by PostGIS on the courier's online position or, failing that, latest fix.
-_COURIER_FACTS = text("""
-    SELECT d.id AS driver_id, d.active AS driver_active, a.status, cp.online, cp.availability,
-           v.capacity_parcels, v.capacity_kg,
+# Per courier (driver with employment `courier`): the facts eligibility decides on, as booleans
+# computed where the data is, so 5,000 couriers cost one small row each. The distance test is
+# PostGIS on the courier's online position or, failing that, their latest fix; availability is a
+# weekly slot (UTC) covering the work window ($6 weekday, $7 start, $8 end; NULL: no slot can).
+_COURIER_FACTS = """
+    SELECT d.id AS driver_id,
+           d.active AND a.status = 'active' AS active,
+           cp.online,
+           EXISTS (SELECT 1 FROM jsonb_array_elements(cp.availability) slot
+                   WHERE (slot->>'weekday')::int = $6
+                     AND slot->>'start' <= $7 AND slot->>'end' >= $8) AS available,
+           v.capacity_parcels IS NULL OR v.capacity_parcels >= $9 AS room_parcels,
+           v.capacity_kg IS NULL OR v.capacity_kg >= $10 AS room_weight,
            coalesce(cp.position, lp.location) IS NOT NULL AS has_position,
            coalesce(ST_DWithin(coalesce(cp.position, lp.location),
-                               ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
-                               coalesce(CAST(:radius AS float8), 0)), false) AS near
+                               ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography,
+                               coalesce($3::float8, 0)), false) AS near
     FROM drivers d
     JOIN courier_profiles cp ON cp.driver_id = d.id
     JOIN courier_applications a ON a.id = cp.application_id
     LEFT JOIN vehicles v ON v.driver_id = d.id
     LEFT JOIN latest_positions lp ON lp.driver_id = d.id
-    WHERE d.employment = 'courier'
-      AND (CAST(:ids AS uuid[]) IS NULL OR d.id = ANY(CAST(:ids AS uuid[])))
+    WHERE d.employment = 'courier' AND ($4::boolean OR d.id = ANY($5::uuid[]))
     ORDER BY d.id
-""")
+"""
 
 
 class OfferRepository:
@@ -73,10 +82,30 @@ class OfferRepository:
         return (row[0], row[1]) if row else None
 
     async def courier_facts(
-        self, lon: float, lat: float, radius_m: float | None, ids: list[UUID] | None
-    ) -> list[RowMapping]:
-        params = {"lon": lon, "lat": lat, "radius": radius_m, "ids": ids}
-        return list((await self.session.execute(_COURIER_FACTS, params)).mappings())
+        self,
+        anchor: tuple[float, float],
+        radius_m: float | None,
+        ids: list[UUID] | None,
+        slot: tuple[int, str, str] | None,
+        parcels: int,
+        weight_kg: float,
+    ) -> list[asyncpg.Record]:
+        connection = await raw_connection(self.session)
+        # JIT compiling costs more than this query over thousands of couriers takes.
+        await connection.execute("SET LOCAL jit = off")
+        weekday, start, end = slot or (None, None, None)
+        return await connection.fetch(
+            _COURIER_FACTS,
+            *anchor,
+            radius_m,
+            ids is None,
+            ids or [],
+            weekday,
+            start,
+            end,
+            parcels,
+            weight_kg,
+        )
 
     async def open_offer_for(self, route_id: UUID | None, shipment_ids: list[UUID]) -> bool:
         """Whether an open offer already holds this route or any of these shipments."""
@@ -91,6 +120,13 @@ class OfferRepository:
 
     def add(self, *objects: object) -> None:
         self.session.add_all(objects)
+
+    async def add_recipients(self, offer_id: UUID, driver_ids: list[UUID]) -> None:
+        await (await raw_connection(self.session)).execute(
+            "INSERT INTO offer_recipients (offer_id, driver_id) SELECT $1, unnest($2::uuid[])",
+            offer_id,
+            driver_ids,
+        )
 
     async def flush(self) -> None:
         await self.session.flush()

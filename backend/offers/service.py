@@ -21,7 +21,7 @@ from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.live.messages import LiveMessage, announce
 from backend.manifests.schemas import RouteCreate, StopIn
 from backend.manifests.service import RouteService
-from backend.offers.eligibility import Work, split
+from backend.offers.eligibility import Work, split, weekly_slot
 from backend.offers.models import Offer, OfferRecipient
 from backend.offers.repository import OfferRepository
 from backend.offers.schemas import (
@@ -65,7 +65,14 @@ class OfferService:
         window_end = max(ends) if ends else window_start + timedelta(hours=DEFAULT_WORK_HOURS)
         anchor = await self._anchor(data.anchor, hub_id, facts[shipment_ids[0]])
         work = Work(parcels, weight, window_start, window_end, data.radius_m)
-        couriers = await self.repo.courier_facts(*anchor, data.radius_m, data.courier_ids)
+        couriers = await self.repo.courier_facts(
+            anchor,
+            data.radius_m,
+            data.courier_ids,
+            weekly_slot(window_start, window_end),
+            parcels,
+            weight,
+        )
         offered, excluded = split(couriers, data.courier_ids, work)
         exclusions = [{"courier_id": str(d), "reasons": r} for d, r in excluded]
         if not offered:
@@ -95,8 +102,7 @@ class OfferService:
         )
         self.repo.add(offer)
         await self.repo.flush()
-        self.repo.add(*(OfferRecipient(offer_id=offer.id, driver_id=d) for d in offered))
-        await self.repo.flush()
+        await self.repo.add_recipients(offer.id, offered)
         await self._changed(offer, offered, "offer.new")
         return await self.read(offer)
 

@@ -381,3 +381,13 @@ def test_a_driver_on_the_live_feed_sees_only_offers_made_to_them() -> None:
     assert not sees(LiveMessage(type="driver.position", driver_id=me))
     staff = visible_to(Principal(user_id=uuid7(), role="dispatcher"), None)
     assert staff(LiveMessage(type="offer", driver_id=other))
+
+
+def test_the_weekly_slot_a_work_window_needs() -> None:
+    from backend.offers.eligibility import weekly_slot
+
+    monday = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    assert weekly_slot(monday, monday + timedelta(hours=2)) == (1, "10:00", "12:00")
+    assert weekly_slot(monday, monday.replace(hour=0) + timedelta(days=1)) == (1, "10:00", "24:00")
+    assert weekly_slot(monday, monday + timedelta(hours=15)) is None  # past midnight
+    assert weekly_slot(monday, monday + timedelta(days=3)) is None
