@@ -166,7 +166,7 @@ def _offer(shipment_id: UUID, radius: float | None, couriers: list[UUID] | None)
 
 
 async def _time_creates(sessionmaker, bench: OffersBench, shipments, admin_id) -> dict:
-    latencies, offered, excluded = [], [], []
+    latencies, offered, excluded, far = [], [], [], []
     for shipment_id in shipments:
         started = time.perf_counter()
         async with unit_of_work(sessionmaker) as session:
@@ -176,7 +176,8 @@ async def _time_creates(sessionmaker, bench: OffersBench, shipments, admin_id) -
         latencies.append(time.perf_counter() - started)
         offered.append(len(read.offered))
         excluded.append(len(read.excluded))
-    return {"latencies": latencies, "offered": offered, "excluded": excluded}
+        far.append(read.out_of_range)
+    return {"latencies": latencies, "offered": offered, "excluded": excluded, "far": far}
 
 
 async def _contention(sessionmaker, bench: OffersBench, shipments, admin_id) -> list[dict]:
@@ -294,8 +295,9 @@ def _table(bench: OffersBench, create: dict, rounds: list[dict], pulls: dict) ->
         f"| offer made (eligibility over every courier, insert, change log) | p50 "
         f"{ms(lat, 50):.1f} ms, p99 {p99:.1f} ms ({len(lat)} offers) | p99 ≤ "
         f"{TARGET_CREATE_P99_MS:.0f} ms | {'PASS' if p99 <= TARGET_CREATE_P99_MS else 'MISS'} |",
-        f"| couriers offered / excluded per offer | {sum(create['offered']) / len(lat):,.0f} / "
-        f"{sum(create['excluded']) / len(lat):,.0f} | — | — |",
+        f"| couriers offered / excluded / out of range per offer | "
+        f"{sum(create['offered']) / len(lat):,.0f} / {sum(create['excluded']) / len(lat):,.0f}"
+        f" / {sum(create['far']) / len(lat):,.0f} | — | — |",
         f"| {bench.contenders} concurrent accepts of one offer: winners per offer | "
         f"{min(winners)} to {max(winners)} over {len(rounds)} rounds | exactly 1 | "
         f"{'PASS' if set(winners) == {1} else 'MISS'} |",

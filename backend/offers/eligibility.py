@@ -1,19 +1,14 @@
-"""Who may receive an offer, and why the others may not: rules over the facts one query read
-(`OfferRepository.courier_facts`)."""
+"""Who receives an offer. The reasons a courier may not take the work come from one query
+(`OfferRepository.courier_reasons`); here they are sorted into offered and excluded."""
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
-
-@dataclass(frozen=True, slots=True)
-class Work:
-    parcels: int
-    weight_kg: float
-    window_start: datetime
-    window_end: datetime
-    radius_m: float | None
+# Couriers excluded only for these, when dispatch named nobody, are counted rather than listed:
+# a city's couriers outside the radius are not news.
+DISTANCE_ONLY = frozenset({"too_far", "position_unknown"})
 
 
 def weekly_slot(start: datetime, end: datetime) -> tuple[int, str, str] | None:
@@ -26,36 +21,19 @@ def weekly_slot(start: datetime, end: datetime) -> tuple[int, str, str] | None:
     return start.isoweekday(), start.strftime("%H:%M"), finish
 
 
-def exclusion_reasons(facts: Any, work: Work) -> list[str]:
-    """Empty when the courier is eligible."""
-    reasons = []
-    if not facts["active"]:
-        reasons.append("not_active")
-    if not facts["online"] and not facts["available"]:
-        reasons.append("not_available")
-    if not facts["room_parcels"]:
-        reasons.append("no_capacity_parcels")
-    if not facts["room_weight"]:
-        reasons.append("no_capacity_weight")
-    if work.radius_m is not None:
-        if not facts["has_position"]:
-            reasons.append("position_unknown")
-        elif not facts["near"]:
-            reasons.append("too_far")
-    return reasons
-
-
 def split(
-    facts: list[Any], wanted: list[UUID] | None, work: Work
-) -> tuple[list[UUID], list[tuple[UUID, list[str]]]]:
-    """(eligible courier ids, [(excluded id, reasons)]) in id order."""
-    known = {row["driver_id"]: row for row in facts}
-    offered, excluded = [], []
-    for driver_id in sorted(set(wanted) if wanted is not None else known):
-        row = known.get(driver_id)
-        reasons = exclusion_reasons(row, work) if row is not None else ["not_a_courier"]
-        if reasons:
-            excluded.append((driver_id, reasons))
-        else:
+    rows: Sequence[Any], wanted: list[UUID] | None
+) -> tuple[list[UUID], list[tuple[UUID, list[str]]], int]:
+    """(eligible ids, [(excluded id, reasons)], how many are out of range only), in id order.
+    Named couriers (`wanted`) are all accounted for, those who are no couriers too."""
+    reasons = {row["driver_id"]: list(row["reasons"]) for row in rows}
+    offered, excluded, out_of_range = [], [], 0
+    for driver_id in sorted(set(wanted)) if wanted is not None else reasons:
+        why = reasons.get(driver_id, ["not_a_courier"])
+        if not why:
             offered.append(driver_id)
-    return offered, excluded
+        elif wanted is None and DISTANCE_ONLY.issuperset(why):
+            out_of_range += 1
+        else:
+            excluded.append((driver_id, why))
+    return offered, excluded, out_of_range

@@ -40,6 +40,7 @@ class Offer(UUIDPrimaryKey, Timestamps, Base):
     expires_at: Mapped[datetime]
     radius_m: Mapped[float | None] = mapped_column(Numeric(12, 1, asdecimal=False))
     excluded: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    out_of_range: Mapped[int] = mapped_column(Integer, server_default="0")
     created_by: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
     winner_driver_id: Mapped[UUID | None] = mapped_column(ForeignKey("drivers.id"))
     closed_at: Mapped[datetime | None]

@@ -21,23 +21,27 @@ _SHIPMENT_FACTS = text("""
            EXISTS (SELECT 1 FROM stops st WHERE st.shipment_id = s.id AND st.active) AS routed
     FROM shipments s WHERE s.id = ANY(CAST(:ids AS uuid[]))
 """)
-# Per courier (driver with employment `courier`): the facts eligibility decides on, as booleans
-# computed where the data is, so 5,000 couriers cost one small row each. The distance test is
-# PostGIS on the courier's online position or, failing that, their latest fix; availability is a
-# weekly slot (UTC) covering the work window ($6 weekday, $7 start, $8 end; NULL: no slot can).
-_COURIER_FACTS = """
-    SELECT d.id AS driver_id,
-           d.active AND a.status = 'active' AS active,
-           cp.online,
-           EXISTS (SELECT 1 FROM jsonb_array_elements(cp.availability) slot
-                   WHERE (slot->>'weekday')::int = $6
-                     AND slot->>'start' <= $7 AND slot->>'end' >= $8) AS available,
-           v.capacity_parcels IS NULL OR v.capacity_parcels >= $9 AS room_parcels,
-           v.capacity_kg IS NULL OR v.capacity_kg >= $10 AS room_weight,
-           coalesce(cp.position, lp.location) IS NOT NULL AS has_position,
-           coalesce(ST_DWithin(coalesce(cp.position, lp.location),
-                               ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography,
-                               coalesce($3::float8, 0)), false) AS near
+# Per courier (driver with employment `courier`): why they may not take the work, decided where
+# the data is, so thousands of couriers cost one small row each (docs/couriers.md, eligibility).
+# The distance is PostGIS on the courier's online position or, failing that, their latest fix;
+# availability is a weekly slot (UTC) covering the work window ($6 weekday, $7 start, $8 end;
+# NULL: no slot can).
+_COURIER_REASONS = """
+    SELECT d.id AS driver_id, array_remove(ARRAY[
+        CASE WHEN NOT (d.active AND a.status = 'active') THEN 'not_active' END,
+        CASE WHEN NOT cp.online AND NOT EXISTS (
+                SELECT 1 FROM jsonb_array_elements(cp.availability) slot
+                WHERE (slot->>'weekday')::int = $6
+                  AND slot->>'start' <= $7 AND slot->>'end' >= $8)
+             THEN 'not_available' END,
+        CASE WHEN v.capacity_parcels < $9 THEN 'no_capacity_parcels' END,
+        CASE WHEN v.capacity_kg < $10 THEN 'no_capacity_weight' END,
+        CASE WHEN $3::float8 IS NULL THEN NULL
+             WHEN coalesce(cp.position, lp.location) IS NULL THEN 'position_unknown'
+             WHEN NOT ST_DWithin(coalesce(cp.position, lp.location),
+                                 ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, $3::float8)
+             THEN 'too_far' END
+    ], NULL) AS reasons
     FROM drivers d
     JOIN courier_profiles cp ON cp.driver_id = d.id
     JOIN courier_applications a ON a.id = cp.application_id
@@ -81,7 +85,7 @@ class OfferRepository:
         ).first()
         return (row[0], row[1]) if row else None
 
-    async def courier_facts(
+    async def courier_reasons(
         self,
         anchor: tuple[float, float],
         radius_m: float | None,
@@ -95,7 +99,7 @@ class OfferRepository:
         await connection.execute("SET LOCAL jit = off")
         weekday, start, end = slot or (None, None, None)
         return await connection.fetch(
-            _COURIER_FACTS,
+            _COURIER_REASONS,
             *anchor,
             radius_m,
             ids is None,

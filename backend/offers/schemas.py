@@ -48,6 +48,7 @@ class OfferRead(msgspec.Struct):
     expires_at: dt.datetime
     offered: list[UUID]
     excluded: list[Exclusion]
+    out_of_range: int  # couriers excluded only by distance (listed when named in courier_ids)
     winner_driver_id: UUID | None
     created_at: dt.datetime
 

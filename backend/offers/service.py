@@ -21,7 +21,7 @@ from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.live.messages import LiveMessage, announce
 from backend.manifests.schemas import RouteCreate, StopIn
 from backend.manifests.service import RouteService
-from backend.offers.eligibility import Work, split, weekly_slot
+from backend.offers.eligibility import split, weekly_slot
 from backend.offers.models import Offer, OfferRecipient
 from backend.offers.repository import OfferRepository
 from backend.offers.schemas import (
@@ -64,8 +64,7 @@ class OfferService:
         window_start = min(starts) if starts else now
         window_end = max(ends) if ends else window_start + timedelta(hours=DEFAULT_WORK_HOURS)
         anchor = await self._anchor(data.anchor, hub_id, facts[shipment_ids[0]])
-        work = Work(parcels, weight, window_start, window_end, data.radius_m)
-        couriers = await self.repo.courier_facts(
+        couriers = await self.repo.courier_reasons(
             anchor,
             data.radius_m,
             data.courier_ids,
@@ -73,7 +72,7 @@ class OfferService:
             parcels,
             weight,
         )
-        offered, excluded = split(couriers, data.courier_ids, work)
+        offered, excluded, out_of_range = split(couriers, data.courier_ids)
         exclusions = [{"courier_id": str(d), "reasons": r} for d, r in excluded]
         if not offered:
             raise Invalid(
@@ -98,6 +97,7 @@ class OfferService:
             expires_at=data.expires_at,
             radius_m=data.radius_m,
             excluded=exclusions,
+            out_of_range=out_of_range,
             created_by=actor_id,
         )
         self.repo.add(offer)
@@ -268,6 +268,7 @@ class OfferService:
             expires_at=offer.expires_at,
             offered=await self._recipient_ids(offer.id),
             excluded=[Exclusion(UUID(e["courier_id"]), e["reasons"]) for e in offer.excluded],
+            out_of_range=offer.out_of_range,
             winner_driver_id=offer.winner_driver_id,
             created_at=offer.created_at,
         )

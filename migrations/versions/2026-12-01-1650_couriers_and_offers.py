@@ -350,6 +350,7 @@ def upgrade() -> None:
         sa.Column(
             "excluded", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False
         ),
+        sa.Column("out_of_range", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("winner_driver_id", sa.Uuid(), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),

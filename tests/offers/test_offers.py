@@ -103,7 +103,17 @@ async def test_the_first_stop_can_be_the_anchor(api, db) -> None:
     work = await shipments(api, hub["id"], count=1, location=point(far_lon, far_lat))
     offer = await make_offer(api, shipment_ids=work, radius_m=1_000, anchor="first_stop")
     assert offer["offered"] == [near_the_stop.driver_id]
-    assert offer["excluded"] == [{"courier_id": at_the_hub.driver_id, "reasons": ["too_far"]}]
+    # Out of range only, and not named: counted, not listed.
+    assert (offer["excluded"], offer["out_of_range"]) == ([], 1)
+    named = await make_offer(
+        api,
+        shipment_ids=await shipments(api, hub["id"], count=1, location=point(far_lon, far_lat)),
+        radius_m=1_000,
+        anchor="first_stop",
+        courier_ids=[near_the_stop.driver_id, at_the_hub.driver_id],
+    )
+    assert named["excluded"] == [{"courier_id": at_the_hub.driver_id, "reasons": ["too_far"]}]
+    assert named["out_of_range"] == 0
 
 
 async def test_nobody_eligible_is_422(api, db) -> None:
