@@ -16,6 +16,7 @@ from backend.couriers.checks import verify_callback
 from backend.couriers.review import ReviewService
 from backend.couriers.rules import rules_from
 from backend.couriers.schemas import (
+    PLAIN_TEXT,
     ApplicationCreate,
     ApplicationCreated,
     ApplicationRead,
@@ -96,7 +97,7 @@ class CourierApplicationController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         status: FromQuery[ApplicationStatus | None] = None,
-        city: Annotated[str | None, Parameter(max_length=100)] = None,
+        city: Annotated[str | None, Parameter(max_length=100, pattern=PLAIN_TEXT)] = None,
     ) -> Page[ApplicationSummary]:
         return await _review(db_session, settings).page(
             status=status, city=city, cursor=cursor, limit=limit

@@ -25,8 +25,12 @@ ApplicationStatus = Literal[
     "suspended",
     "offboarded",
 ]
-Text = Annotated[str, Meta(min_length=1, max_length=200)]
-Reason = Annotated[str, Meta(min_length=1, max_length=2000)]
+# Free text: no NUL or other control characters (PostgreSQL refuses NUL in text), tabs and
+# line breaks allowed.
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=PLAIN_TEXT)]
+Reason = Annotated[str, Meta(min_length=1, max_length=2000, pattern=PLAIN_TEXT)]
+City = Annotated[str, Meta(min_length=1, max_length=100, pattern=PLAIN_TEXT)]
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
 ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 
@@ -61,7 +65,7 @@ class ApplicationCreate(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     phone: Annotated[str, Meta(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()-]+$")]
     password: Password
-    city: Annotated[str, Meta(min_length=1, max_length=100)]
+    city: City
     vehicle: Vehicle
     preferred_zone_ids: ZoneIds = msgspec.field(default_factory=list)
     availability: Availability = msgspec.field(default_factory=list)
@@ -71,8 +75,10 @@ class ApplicationUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """Changes to a draft; fields left out stay as they are."""
 
     name: Text | UnsetType = UNSET
-    phone: Annotated[str, Meta(min_length=3, max_length=40)] | UnsetType = UNSET
-    city: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    phone: (
+        Annotated[str, Meta(min_length=3, max_length=40, pattern=r"^\+?[0-9 ()-]+$")] | UnsetType
+    ) = UNSET
+    city: City | UnsetType = UNSET
     vehicle: Vehicle | UnsetType = UNSET
     preferred_zone_ids: ZoneIds | UnsetType = UNSET
     availability: Availability | UnsetType = UNSET

@@ -134,6 +134,8 @@ async def test_applications_are_rate_limited_per_address_and_email(limited_clien
         ({"password": "short"}, "password"),
         ({"phone": "call me\u0000maybe"}, "phone"),
         ({"name": ""}, "name"),
+        ({"name": "Ada\u0000Lovelace"}, "name"),
+        ({"city": "Berlin\u0007"}, "city"),
         (
             {"availability": [{"weekday": 8, "start": "09:00", "end": "17:00"}]},
             "availability[0].weekday",

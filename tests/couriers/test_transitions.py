@@ -135,6 +135,10 @@ async def test_the_whole_way_is_recorded_with_who_when_and_why(api, client, db) 
 
 async def test_a_rejected_application_can_do_nothing_more(api, client, db) -> None:
     applicant = await submitted(client, db)
+    nul = await api.post(f"{applicant.path}/reject", {"reason": "no\u0000"})
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "reason"
+    queue = await api.get("/v1/courier-applications", params={"city": "Ber\u0000lin"})
+    assert queue.status_code in (400, 422)
     read = await staff_post(api, f"{applicant.path}/reject", {"reason": "no right to work"})
     assert read["status"] == "rejected"
     assert read["transitions"][-1]["reason"] == "no right to work"
