@@ -111,6 +111,14 @@ class OfferRepository:
             weight_kg,
         )
 
+    async def lock_shipments(self, shipment_ids: list[UUID]) -> None:
+        """Row locks (in id order) so that two offers of the same work made at once take turns
+        and the second sees the first."""
+        await (await raw_connection(self.session)).execute(
+            "SELECT id FROM shipments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+            shipment_ids,
+        )
+
     async def open_offer_for(self, route_id: UUID | None, shipment_ids: list[UUID]) -> bool:
         """Whether an open offer already holds this route or any of these shipments."""
         row = await self.session.scalar(

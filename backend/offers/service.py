@@ -54,6 +54,7 @@ class OfferService:
         if data.expires_at > now + timedelta(hours=MAX_OFFER_HOURS):
             raise Invalid(f"An offer lasts at most {MAX_OFFER_HOURS} hours", field="expires_at")
         hub_id, shipment_ids = await self._work_items(data)
+        await self.repo.lock_shipments(shipment_ids)
         if await self.repo.open_offer_for(data.route_id, shipment_ids):
             raise Conflict("An open offer already holds this work", code="offer_exists")
         facts = await self.repo.shipment_facts(shipment_ids)

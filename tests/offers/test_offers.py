@@ -401,3 +401,15 @@ def test_the_weekly_slot_a_work_window_needs() -> None:
     assert weekly_slot(monday, monday.replace(hour=0) + timedelta(days=1)) == (1, "10:00", "24:00")
     assert weekly_slot(monday, monday + timedelta(hours=15)) is None  # past midnight
     assert weekly_slot(monday, monday + timedelta(days=3)) is None
+
+
+async def test_the_same_work_offered_twice_at_once_makes_one_offer(api, db) -> None:
+    hub = await api.hub()
+    await courier(api, db, hub["id"])
+    work = await shipments(api, hub["id"], count=2)
+    responses = await asyncio.gather(
+        *(api.post("/v1/offers", offer_body(shipment_ids=work)) for _ in range(6))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"offer_exists"}
+    assert await db.fetchval("SELECT count(*) FROM offers") == 1
