@@ -35,7 +35,7 @@ from backend.offers.schemas import (
 from backend.sync.changes import ManifestChangeLog
 
 MAX_OFFER_HOURS = 7 * 24
-# Work with no time window is taken to start on acceptance and last this long.
+# Work with no time window is taken to start when offered and to last this long.
 DEFAULT_WORK_HOURS = 4
 CLOSED_SHIPMENT_STATUSES = ("delivered", "returned", "cancelled")
 
