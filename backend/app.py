@@ -18,6 +18,13 @@ from backend.auth.controller import AuthController, UserController
 from backend.auth.guards import bearer_auth
 from backend.auth.users import UserService
 from backend.config import Settings
+from backend.couriers.checks import CHECKS_KEY, load_checks
+from backend.couriers.controller import (
+    CourierApplicationController,
+    CourierCheckController,
+    CourierController,
+    CourierReviewController,
+)
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
@@ -35,6 +42,7 @@ from backend.manifests.controller import RouteController
 from backend.network.controller import NetworkController
 from backend.notifications.controller import NotificationController
 from backend.notifications.providers import NOTIFIER_KEY, Notifier, load_provider
+from backend.offers.controller import OfferController
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
 from backend.pod.controller import BlobController, PodController, TrackPodController
@@ -66,6 +74,11 @@ CONTROLLERS = [
     TrackingPageController,
     LiveController,
     NotificationController,
+    CourierApplicationController,
+    CourierReviewController,
+    CourierCheckController,
+    CourierController,
+    OfferController,
 ]
 
 
@@ -74,7 +87,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings)
     live = LiveRuntime(settings)
     notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
-    sessionmaker = make_sessionmaker(engine, info=live.session_info | {NOTIFIER_KEY: notifier})
+    process_services = {NOTIFIER_KEY: notifier, CHECKS_KEY: load_checks(settings)}
+    sessionmaker = make_sessionmaker(engine, info=live.session_info | process_services)
     limiter = make_limiter(settings)
     caps = ConnectionCaps(settings.live_max_connections, settings.live_max_connections_per_key)
 

@@ -137,6 +137,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _run_worker(settings: Settings) -> None:
+    from backend.couriers.checks import CHECKS_KEY, load_checks
     from backend.db.session import make_engine, make_sessionmaker
     from backend.live.hub import LiveRuntime
     from backend.notifications.providers import NOTIFIER_KEY, notifier_from
@@ -151,7 +152,10 @@ async def _run_worker(settings: Settings) -> None:
     engine = make_engine(settings)
     # Handlers publish to the live feeds (after commit) and send through the configured provider.
     live = LiveRuntime(settings)
-    info = live.session_info | {NOTIFIER_KEY: notifier_from(settings)}
+    info = live.session_info | {
+        NOTIFIER_KEY: notifier_from(settings),
+        CHECKS_KEY: load_checks(settings),
+    }
     sessionmaker = make_sessionmaker(engine, info=info)
     worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
     jobs = PeriodicJobs(sessionmaker, settings)  # tracking upkeep, ETAs, retention

@@ -16,6 +16,8 @@ PREFIX = "LASTMILE_"
 # `COUNT/PERIOD` (period: a number of s, m, h or d: `10/15m`), or `off`.
 RateSetting = Annotated[str, Meta(pattern=r"^(off|[1-9][0-9]{0,8}/[1-9][0-9]{0,5}[smhd])$")]
 DEV_SECRET_KEY = "lastmile-development-secret-change-me-in-production"
+# base64 of "lastmile-development-checks-secret": the local check provider's signing key.
+DEV_CHECKS_SECRET = "whsec_bGFzdG1pbGUtZGV2ZWxvcG1lbnQtY2hlY2tzLXNlY3JldA=="
 
 
 class SettingsError(ValueError):
@@ -82,6 +84,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_window_hours: Annotated[int, Meta(ge=1, le=24 * 366)] = 7 * 24
     plausible_days: Annotated[int, Meta(ge=1, le=3650)] = 366
     zone_max_area_km2: Annotated[float, Meta(gt=0, le=510_000_000)] = 50_000.0
+    courier_required_documents: str | None = None
+    courier_checks_provider: str = "local"
+    courier_checks_secret: Annotated[str, Meta(pattern=r"^whsec_[A-Za-z0-9+/=]{24,}$")] = (
+        DEV_CHECKS_SECRET
+    )
+    courier_document_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 90
+    courier_email_code_ttl_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 900
+    courier_applications_per_hour: Annotated[int, Meta(ge=1, le=100_000)] = 10
+    courier_jobs_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 300.0
 
     def __post_init__(self) -> None:
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)

@@ -14,6 +14,7 @@ from litestar.middleware.base import DefineMiddleware
 
 from backend.auth.schemas import Principal, Role
 from backend.auth.tokens import read_token
+from backend.couriers.tokens import read_applicant_token
 from backend.lib.errors import Forbidden, Unauthorized
 
 
@@ -26,7 +27,10 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             token = connection.query_params.get("access_token", "")
         if not token:
             raise Unauthorized("Missing bearer token", code="missing_token")
-        principal = read_token(token.strip(), connection.app.state.settings.secret_key)
+        token, secret_key = token.strip(), connection.app.state.settings.secret_key
+        principal = read_token(token, secret_key) or read_applicant_token(
+            token, secret_key, connection.scope["path"]
+        )
         if principal is None:
             raise Unauthorized("Invalid or expired token", code="invalid_token")
         return AuthenticationResult(user=principal, auth=token)

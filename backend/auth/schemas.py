@@ -4,7 +4,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-Role = Literal["admin", "dispatcher", "driver", "partner"]
+Role = Literal["admin", "dispatcher", "driver", "partner", "applicant"]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, Meta(min_length=8, max_length=200)]
 
@@ -23,7 +23,8 @@ class TokenResponse(msgspec.Struct):
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling, as the signed token says. `driver_id`/`device_id` only for drivers."""
+    """Who is calling, as the signed token says. `driver_id`/`device_id` only for drivers; for an
+    applicant (backend/couriers/tokens.py) `user_id` is their application's id."""
 
     user_id: UUID
     role: Role

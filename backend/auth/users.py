@@ -14,10 +14,16 @@ class UserService:
         self.session = session
         self.users = UserRepository(session)
 
-    async def create(self, email: str, password: str, role: Role) -> User:
+    async def create(
+        self, email: str, password: str, role: Role, *, password_hash: str | None = None
+    ) -> User:
+        """`password_hash`, when given, is an argon2 hash made earlier (a courier's, from
+        their application) and is stored instead of hashing `password`."""
         if await self.users.by_email(email):
             raise Conflict(f"A user with email {email} already exists", code="email_taken")
-        user = User(email=email.lower(), password_hash=hash_password(password), role=role)
+        user = User(
+            email=email.lower(), password_hash=password_hash or hash_password(password), role=role
+        )
         self.users.add(user)
         await self.session.flush()
         return user

@@ -12,6 +12,7 @@ import sys
 from backend.bench.limits import LimitsBench, run_limits
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
+from backend.bench.offers import OffersBench, run_offers
 from backend.bench.sync import SyncBench, run_sync
 from backend.db.scratch import with_database
 
@@ -66,6 +67,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     limits.add_argument("--seconds", type=float, default=5.0, help="measured load per row, round")
     limits.add_argument("--rounds", type=int, default=2, help="rounds over the configurations")
     limits.add_argument("--output", help="also write the table to this file")
+    offers = commands.add_parser(
+        "offers",
+        help="offer eligibility over many couriers, and 50 concurrent accepts of one offer",
+        description="Creates (drops first) the bench database, seeds couriers and measures "
+        "offers in-process through OfferService. See docs/benchmarks.md.",
+    )
+    o = OffersBench(database_url="")
+    offers.add_argument("--database-url", default=None, help="name must contain 'bench'")
+    offers.add_argument("--couriers", type=int, default=o.couriers)
+    offers.add_argument("--offers", type=int, default=o.offers, help="offers timed")
+    offers.add_argument("--contenders", type=int, default=o.contenders)
+    offers.add_argument("--rounds", type=int, default=o.rounds, help="contention rounds")
+    offers.add_argument("--output", help="also write the table to this file")
     return parser.parse_args(argv)
 
 
@@ -81,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "limits":
         bench_limits = LimitsBench(database_url(args), seconds=args.seconds, rounds=args.rounds)
         return run_and_print(lambda say: run_limits(bench_limits, say), args.output)
+    if args.command == "offers":
+        bench_offers = OffersBench(
+            database_url(args), args.couriers, args.offers, args.contenders, args.rounds
+        )
+        return run_and_print(lambda say: run_offers(bench_offers, say), args.output)
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

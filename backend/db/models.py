@@ -1,6 +1,15 @@
 """Every model, imported once so metadata is complete (Alembic and the model/migration check)."""
 
 from backend.auth.models import User
+from backend.couriers.models import (
+    CourierApplication,
+    CourierCheck,
+    CourierDocument,
+    CourierDocumentRead,
+    CourierMessage,
+    CourierProfile,
+    CourierTransition,
+)
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.incidents.models import Incident
@@ -9,6 +18,7 @@ from backend.live.models import ShipmentFeedEntry
 from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
 from backend.notifications.models import Notification
+from backend.offers.models import Offer, OfferRecipient
 from backend.outbox.models import OutboxMessage
 from backend.pod.models import Blob, Pod
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
@@ -25,6 +35,13 @@ from backend.tracking.models import LatestPosition, Position
 __all__ = [
     "Base",
     "Blob",
+    "CourierApplication",
+    "CourierCheck",
+    "CourierDocument",
+    "CourierDocumentRead",
+    "CourierMessage",
+    "CourierProfile",
+    "CourierTransition",
     "Device",
     "DeviceSync",
     "Driver",
@@ -34,6 +51,8 @@ __all__ = [
     "LatestPosition",
     "ManifestChange",
     "Notification",
+    "Offer",
+    "OfferRecipient",
     "OutboxMessage",
     "Parcel",
     "PickupPoint",

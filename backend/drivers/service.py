@@ -17,9 +17,11 @@ class DriverService:
         self.session = session
         self.drivers = DriverRepository(session)
 
-    async def create(self, data: DriverCreate) -> DriverRead:
+    async def create(self, data: DriverCreate, *, password_hash: str | None = None) -> DriverRead:
         await NetworkService(self.session).require_hub(data.home_hub_id, field="home_hub_id")
-        user = await UserService(self.session).create(data.email, data.password, "driver")
+        user = await UserService(self.session).create(
+            data.email, data.password, "driver", password_hash=password_hash
+        )
         driver = Driver(
             user_id=user.id,
             name=data.name,

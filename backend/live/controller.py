@@ -16,7 +16,7 @@ from litestar.response import ServerSentEvent
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.db.session import DbSession
-from backend.lib.errors import PROBLEM_JSON, DomainError, Invalid, problem_document
+from backend.lib.errors import PROBLEM_JSON, DomainError, Forbidden, Invalid, problem_document
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import RateLimiter
 from backend.limits.middleware import subject_of
@@ -27,15 +27,18 @@ from backend.live.stream import ShipmentStream
 
 # Close code telling a WebSocket client to reconnect (it fell behind or the listener was lost).
 RECONNECT = 1012
-LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "pod", "incident")
+LIVE_TYPES = ("shipment.status", "shipment.eta", "driver.position", "pod", "incident", "offer")
 
 
 def visible_to(principal: Principal, types: frozenset[str] | None):
-    """Staff see everything; a partner only messages about its own shipments."""
+    """Staff see everything; a partner only messages about its own shipments; a driver only
+    the offers made to them."""
 
     def accepts(message: LiveMessage) -> bool:
         if types is not None and message.type not in types:
             return False
+        if principal.role == "driver":
+            return message.type == "offer" and message.driver_id == principal.driver_id
         return principal.is_staff or (
             message.partner_id is not None and message.partner_id == principal.user_id
         )
@@ -64,7 +67,7 @@ def parse_last_event_id(raw: str | None) -> int | None:
 class LiveController(Controller):
     tags = ["live"]
 
-    @websocket("/v1/live", guards=[requires("admin", "dispatcher", "partner")])
+    @websocket("/v1/live", guards=[requires("admin", "dispatcher", "partner", "driver")])
     async def live_feed(
         self,
         socket: WebSocket[Principal, Any, Any],
@@ -75,9 +78,13 @@ class LiveController(Controller):
         ] = None,
     ) -> None:
         """JSON text frames, one message each: status changes, ETA changes, positions (staff),
-        after commit. Partners receive only their own shipments' messages. Over the connection
-        caps the handshake is answered 429 (this account) or 503 (this process)."""
-        accepts = visible_to(socket.user, parse_types(types))
+        after commit. Partners receive only their own shipments' messages; a driver subscribes
+        to the work offered to them, with `?types=offer` only. Over the connection caps the
+        handshake is answered 429 (this account) or 503 (this process)."""
+        wanted = parse_types(types)
+        if socket.user.role == "driver" and wanted != frozenset({"offer"}):
+            raise Forbidden("A driver's feed carries offers only: subscribe with ?types=offer")
+        accepts = visible_to(socket.user, wanted)
         try:
             slot = connection_caps.acquire(subject_of(socket.user))
         except DomainError as exc:

@@ -38,13 +38,16 @@ class BlobService:
         known = await self.repo.blob(sha256)
         if known is None or not await self.store.has(sha256):
             await self.store.put(sha256, data)
-        created = await self.repo.insert_blob(sha256, content_type, len(data), uploader.user_id)
+        # An applicant (courier documents) has no user account to name.
+        user_id = None if uploader.role == "applicant" else uploader.user_id
+        created = await self.repo.insert_blob(sha256, content_type, len(data), user_id)
         if created:
             await PodService(self.session).blob_arrived(sha256)
         return BlobStored(sha256, content_type, len(data), created)
 
     async def get(self, sha256: str, principal: Principal) -> tuple[bytes, str]:
-        """Staff see any blob; a driver those named by PODs they recorded; others nothing."""
+        """Staff see any blob but courier documents; a driver those named by PODs they
+        recorded; others nothing."""
         if not SHA256_HEX.match(sha256):
             raise NotFound("No such blob")
         blob = await self.repo.blob(sha256)
@@ -65,6 +68,9 @@ class BlobService:
         return blob.content_type if blob else None
 
     async def _may_see(self, sha256: str, principal: Principal) -> bool:
+        if await self.repo.names_courier_document(sha256):
+            # Personal documents are read at /v1/courier-applications/…/content, which logs it.
+            return False
         if principal.is_staff:
             return True
         if principal.driver_id is not None:

@@ -27,7 +27,7 @@ class BlobController(Controller):
 
     @put(
         "/{sha256:str}",
-        guards=[requires("admin", "dispatcher", "driver")],
+        guards=[requires("admin", "dispatcher", "driver", "applicant")],
         status_code=201,
         opt={"max_body": "blob_max_bytes"},
     )

@@ -131,7 +131,7 @@ class PodRepository:
         return await self.session.get(Blob, sha256)
 
     async def insert_blob(
-        self, sha256: str, content_type: str, size_bytes: int, uploaded_by: UUID
+        self, sha256: str, content_type: str, size_bytes: int, uploaded_by: UUID | None
     ) -> bool:
         created = await (await self.raw()).fetchval(
             """
@@ -161,6 +161,14 @@ class PodRepository:
             RETURNING {_HEADLINE}
             """,
             sha256,
+        )
+
+    async def names_courier_document(self, sha256: str) -> bool:
+        """Is the blob a courier's personal document (read only through its logged endpoint)?"""
+        return bool(
+            await (await self.raw()).fetchval(
+                "SELECT EXISTS (SELECT 1 FROM courier_documents WHERE blob_sha256 = $1)", sha256
+            )
         )
 
     async def driver_delivered_blob(self, driver_id: UUID, sha256: str) -> bool:

@@ -67,6 +67,11 @@ class S3BlobStore:
             raise S3Error(f"HEAD {sha256}: {response.status_code}")
         return response.status_code == 200
 
+    async def delete(self, sha256: str) -> None:
+        response = await self._send("DELETE", self.url(sha256))
+        if response.status_code not in (200, 204, 404):
+            raise S3Error(f"DELETE {sha256}: {response.status_code}")
+
     async def create_bucket(self) -> None:
         """Make the bucket if it is missing (deployments usually make it beforehand)."""
         response = await self._send("PUT", f"{self.endpoint_url}/{self.bucket}")

@@ -29,6 +29,9 @@ class BlobStore(Protocol):
 
     async def has(self, sha256: str) -> bool: ...
 
+    async def delete(self, sha256: str) -> None:
+        """Remove the bytes (retention of personal documents); a missing blob is no error."""
+
 
 class LocalBlobStore:
     def __init__(self, root: str | Path) -> None:
@@ -51,6 +54,9 @@ class LocalBlobStore:
 
     async def has(self, sha256: str) -> bool:
         return await asyncio.to_thread(self.path(sha256).is_file)
+
+    async def delete(self, sha256: str) -> None:
+        await asyncio.to_thread(self.path(sha256).unlink, missing_ok=True)
 
     def _write(self, final: Path, data: bytes) -> None:
         staging = self.root / "tmp"

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.session import raw_connection
 from backend.lib.clock import utcnow
 from backend.manifests.repository import DRIVER_VISIBLE_STATUSES
+from backend.offers.pull import OFFERS_PULL_QUERY
 from backend.sync.schemas import PullResponse
 
 # Each query returns (id, json): PostgreSQL builds every entity's JSON, so a 250-stop snapshot
@@ -62,7 +63,12 @@ _SHIPMENTS = f"""
     JOIN routes r ON r.id = st.route_id
     WHERE r.driver_id = $1 AND r.status = ANY($2::text[]) {{extra}}
 """
-_ENTITIES = (("route", _ROUTES, "r."), ("stop", _STOPS, "st."), ("shipment", _SHIPMENTS, "s."))
+_ENTITIES = (
+    ("route", _ROUTES, "r."),
+    ("stop", _STOPS, "st."),
+    ("shipment", _SHIPMENTS, "s."),
+    ("offer", OFFERS_PULL_QUERY, "o."),  # work offered to a courier (backend/offers)
+)
 # The wanted ones of every kind at once: ids of routes, stops and shipments in $3, $4, $5.
 _WANTED_ENTITIES = " UNION ALL ".join(
     f"SELECT '{entity}' AS entity, e.id, e.data FROM ("

@@ -130,7 +130,7 @@ class PushResponse(msgspec.Struct):
 
 
 class Change(msgspec.Struct, omit_defaults=True):
-    entity: Literal["route", "stop", "shipment"]
+    entity: Literal["route", "stop", "shipment", "offer"]
     op: Literal["upsert", "remove"]
     id: UUID
     data: dict[str, Any] | None = None

@@ -20,9 +20,13 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
+from backend.couriers.lifecycle import CourierLifecycle
+from backend.couriers.rules import rules_from
 from backend.db.session import unit_of_work
 from backend.lib.clock import utcnow
 from backend.live.retention import ShipmentFeedRetention
+from backend.offers.service import OfferService
+from backend.pod.storage import blob_store
 from backend.sync.changes import ManifestChangeLog
 from backend.system.repository import JobLockRepository
 from backend.tracking.eta import EtaService, speed_model
@@ -36,6 +40,9 @@ T = TypeVar("T")
 # Advisory lock keys, one per job (arbitrary, fixed, distinct).
 PARTITIONS_LOCK, STALE_LOCK, ETA_LOCK = 54_101, 54_102, 54_103
 SYNC_RETENTION_LOCK, LIVE_FEED_RETENTION_LOCK = 54_104, 54_105
+COURIER_EXPIRY_LOCK, COURIER_DOCUMENTS_LOCK, OFFER_EXPIRY_LOCK = 54_106, 54_107, 54_108
+# Offers expire to the minute; dispatch wants the incident soon after.
+OFFER_EXPIRY_EVERY_SECONDS = 15.0
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -51,6 +58,9 @@ class PeriodicJobs:
             (self.refresh_etas, tracking_every),
             (self.prune_sync_changes, RETENTION_EVERY_SECONDS),
             (self.prune_live_feed, RETENTION_EVERY_SECONDS),
+            (self.suspend_expired_couriers, settings.courier_jobs_seconds),
+            (self.purge_courier_documents, RETENTION_EVERY_SECONDS),
+            (self.expire_offers, OFFER_EXPIRY_EVERY_SECONDS),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -92,6 +102,33 @@ class PeriodicJobs:
         cutoff = (now or utcnow()) - timedelta(days=self.settings.live_feed_retention_days)
         return await self._locked(
             LIVE_FEED_RETENTION_LOCK, lambda s: ShipmentFeedRetention(s).prune(cutoff)
+        )
+
+    # couriers and offers ----------------------------------------------------------------------
+
+    async def suspend_expired_couriers(self, now: datetime | None = None) -> list | None:
+        """Suspend active couriers whose required document expired (reactivated by uploading a
+        valid replacement)."""
+        rules = rules_from(self.settings)
+        today = (now or utcnow()).date()
+        return await self._locked(
+            COURIER_EXPIRY_LOCK, lambda s: CourierLifecycle(s, rules).suspend_expired(today)
+        )
+
+    async def purge_courier_documents(self, now: datetime | None = None) -> int | None:
+        """Delete the documents of couriers rejected or offboarded longer than
+        `LASTMILE_COURIER_DOCUMENT_RETENTION_DAYS` ago; the decision record stays."""
+        rules, store = rules_from(self.settings), blob_store(self.settings)
+        cutoff = (now or utcnow()) - timedelta(days=rules.document_retention_days)
+        return await self._locked(
+            COURIER_DOCUMENTS_LOCK,
+            lambda s: CourierLifecycle(s, rules).purge_documents(cutoff, store),
+        )
+
+    async def expire_offers(self, now: datetime | None = None) -> int | None:
+        """Close offers nobody accepted in time; each opens an incident for dispatch."""
+        return await self._locked(
+            OFFER_EXPIRY_LOCK, lambda s: OfferService(s).expire_due(now or utcnow())
         )
 
     # loop --------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ async def test_every_domain_job_is_scheduled(jobs: PeriodicJobs) -> None:
         "refresh_etas",
         "prune_sync_changes",
         "prune_live_feed",
+        "suspend_expired_couriers",
+        "purge_courier_documents",
+        "expire_offers",
     ]
 
 
