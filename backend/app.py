@@ -21,6 +21,7 @@ from backend.config import Settings
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
+from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
 from backend.live.controller import LiveController
 from backend.live.hub import LiveRuntime
@@ -105,7 +106,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {"settings": settings, "engine": engine, "sessionmaker": sessionmaker, "live": live}
         ),
-        middleware=[RequestIdMiddleware, bearer_auth()],
+        middleware=[RequestIdMiddleware, bearer_auth(), RejectNulMiddleware],
+        request_class=CheckedRequest,
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
         on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],
