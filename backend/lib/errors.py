@@ -95,6 +95,8 @@ def decode_body(body: bytes, into: type[T], *, unchecked: Collection[str] = ()) 
         raise DomainError("The body is not valid JSON", code="malformed_json") from None
     except RecursionError:
         raise too_deep("body") from None
+    except UnicodeDecodeError:
+        raise not_utf8() from None
     if (field := nul_field(body, value, unchecked)) is not None:
         raise nul_refused(field)
     return value
@@ -105,6 +107,12 @@ def nul_refused(field: str) -> Invalid:
     return Invalid(
         f"{field}: text may not contain NUL (U+0000) characters", field=field, code="nul_character"
     )
+
+
+def not_utf8() -> DomainError:
+    """msgspec raises UnicodeDecodeError (not DecodeError) for bad bytes inside a string."""
+    detail = "body: JSON text must be UTF-8"
+    return DomainError(detail, code="malformed_json", errors=[{"field": "body", "message": detail}])
 
 
 def too_deep(field: str) -> Invalid:

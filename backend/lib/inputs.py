@@ -21,7 +21,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.serialization import decode_json as litestar_decode_json
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from backend.lib.errors import nul_refused, too_deep
+from backend.lib.errors import not_utf8, nul_refused, too_deep
 from backend.lib.jsonchecks import NUL, nul_field, printable, too_deep_field
 
 
@@ -32,6 +32,8 @@ def decode_json(body: bytes) -> Any:
         value = litestar_decode_json(body or b"null")
     except RecursionError:
         raise too_deep("body") from None
+    except UnicodeDecodeError:
+        raise not_utf8() from None
     if (field := nul_field(body, value)) is not None:
         raise nul_refused(field)
     if (field := too_deep_field(body, value)) is not None:

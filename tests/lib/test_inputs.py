@@ -253,3 +253,28 @@ def _sample(part: str) -> str:
     if not part.startswith("{"):
         return part
     return str(uuid.uuid4()) if part.endswith(":uuid}") else "x"
+
+
+async def test_bytes_that_are_not_utf8_inside_a_json_string_are_a_400(world: Scene, db) -> None:
+    """msgspec raises UnicodeDecodeError there, not its DecodeError: it used to be a 500."""
+    before = await table_counts(db)
+    api, driver = world.api, world.handheld.api
+    envelope = (
+        b'{"device_id": "d\xff", "batch_id": "01890a5d-ac96-774b-bcce-b302099a8057", "events": []}'
+    )
+    for caller, path, body in [
+        (api, "/v1/auth/token", b'{"email": "a\xff@x.io", "password": "x"}'),
+        (api, "/v1/auth/token", b'{"email": "a@x.io", "password": "x\xc3"}'),
+        (
+            api,
+            "/v1/hubs",
+            b'{"name": "\xfe", "code": "U8", "location": {"type": "Point", "coordinates": [13.4, 52.5]}}',
+        ),
+        (driver, "/v1/sync/push", envelope),
+        (driver, "/v1/tracking/pings", b'{"device_id": "\xff", "pings": []}'),
+    ]:
+        response = await caller.client.post(path, content=body, headers=caller.headers | JSON)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["code"] == "malformed_json"
+        assert response.json()["errors"][0]["field"] == "body"
+    assert await table_counts(db) == before
