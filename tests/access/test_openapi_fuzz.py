@@ -2,7 +2,8 @@
 
 Every operation gets seeded, bounded examples (valid and invalid ones), half of them pointed at
 real objects (a route, shipments, a delivered photo, a tracking token) so the fuzz reaches past
-the 404 of a random id. Asserted: no 5xx ever; and for 2xx answers, the body and content type
+the 404 of a random id, and a third of them tainted (a NUL in every string of the query and
+body, or every number out of range). Asserted: no 5xx ever; and for 2xx answers, the body and content type
 the OpenAPI documents. What is not asserted yet, and why: docs/input-validation.md.
 """
 
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
@@ -28,6 +29,8 @@ from tests.live.servers import api_worker
 # machine. Set LASTMILE_FUZZ_EXAMPLES higher for a deeper run.
 EXAMPLES = int(os.environ.get("LASTMILE_FUZZ_EXAMPLES", "6"))
 DRIVER_PATHS = ("/v1/sync/", "/v1/tracking/pings")
+# Besides what schemathesis generates: every string given a NUL, every number made huge.
+TAINTS = ("none", "nul", "huge")
 # An SSE stream never ends: with a real token the call would wait for ever.
 ENDLESS = ("/v1/track/{token}/stream",)
 # 5xx whose cause belongs to other work (see docs/input-validation.md); none today.
@@ -43,7 +46,7 @@ UNDOCUMENTED_2XX = {
 
 async def test_no_operation_answers_a_server_error(app, api) -> None:
     world = await build_world(api)
-    schema = schemathesis.openapi.from_dict(app.openapi_schema.to_schema())
+    schema = schemathesis.openapi.from_dict(_closed(app.openapi_schema.to_schema()))
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 30
     with api_worker() as server:
@@ -64,7 +67,10 @@ def _fuzz_all(operations: list[Any], world: World, base_url: str) -> list[str]:
 def _fuzz(operation: Any, mode: GenerationMode, world: World, base_url: str, failures: list[str]):
     caller = "driver" if operation.path.startswith(DRIVER_PATHS) else "admin"
     headers = world.callers[caller].headers
-    real_ids = st.booleans() if operation.path not in ENDLESS else st.just(False)
+    # Taints and real ids by turns: drawn, Hypothesis would start with the simplest for many
+    # examples, and the run is short.
+    turns = itertools.count()
+    real_ids_allowed = operation.path not in ENDLESS
 
     @settings(
         max_examples=EXAMPLES,
@@ -74,10 +80,14 @@ def _fuzz(operation: Any, mode: GenerationMode, world: World, base_url: str, fai
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode), real=real_ids)
-    def run(case: Any, real: bool) -> None:
-        if real and case.path_parameters:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        turn = next(turns)
+        if real_ids_allowed and turn % 2 and case.path_parameters:
             case.path_parameters = _real_ids(case.path_parameters, world)
+        if (taint := TAINTS[turn % len(TAINTS)]) != "none":
+            case.query = _tainted(case.query, taint)
+            case.body = _tainted(case.body, taint)
         response = case.call(base_url=base_url, headers=headers, timeout=30)
         where = (
             f"{operation.label} ({mode.value}): {response.status_code} for {case.as_curl_command()}"
@@ -95,6 +105,30 @@ def _fuzz(operation: Any, mode: GenerationMode, world: World, base_url: str, fai
     # Unsatisfiable: nothing to make invalid (no parameters, no body); the valid mode covers it.
     with contextlib.suppress(Unsatisfiable):
         run()
+
+
+def _closed(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI with its objects closed (`additionalProperties: false`), as the structs behind
+    them forbid unknown fields; Litestar does not say so yet. Open, nearly every generated body
+    carries a stray key and is refused before it reaches anything worth testing."""
+    for component in document.get("components", {}).get("schemas", {}).values():
+        if "properties" in component and "additionalProperties" not in component:
+            component["additionalProperties"] = False
+    return document
+
+
+def _tainted(value: Any, taint: str) -> Any:
+    """The generated value with every string carrying a NUL, or every number out of range:
+    generation alone rarely makes either, and both used to reach the database."""
+    if isinstance(value, dict):
+        return {key: _tainted(item, taint) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tainted(item, taint) for item in value]
+    if taint == "nul" and isinstance(value, str):
+        return value[: len(value) // 2] + "\x00" + value[len(value) // 2 :]
+    if taint == "huge" and isinstance(value, int | float) and not isinstance(value, bool):
+        return 10**30 if isinstance(value, int) else 1e308
+    return value
 
 
 def _real_ids(params: dict[str, Any], world: World) -> dict[str, Any]:
