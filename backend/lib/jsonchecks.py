@@ -18,9 +18,9 @@ _ESCAPED_NUL = b"\\u0000"
 
 
 def nul_field(body: bytes, value: Any, unchecked: Collection[str] = ()) -> str | None:
-    """Where the first NUL of a decoded JSON body is, or None; top-level keys in `unchecked` are
-    left to the caller. JSON carries NUL only escaped, so bodies without the escape (nearly all)
-    cost one byte search."""
+    """Where a NUL of a decoded JSON body is (one of them), or None; top-level keys in
+    `unchecked` are left to the caller. JSON carries NUL only escaped, so bodies without the
+    escape (nearly all) cost one byte search."""
     if _ESCAPED_NUL not in body:
         return None
     if isinstance(value, msgspec.Struct):
