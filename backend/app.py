@@ -28,6 +28,7 @@ from backend.couriers.controller import (
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
+from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import make_limiter
@@ -136,7 +137,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BodyLimitMiddleware(settings),
             bearer_auth(),
             AccountRateLimitMiddleware(limiter),
+            RejectNulMiddleware,
         ],
+        request_class=CheckedRequest,
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
         on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Collection
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -17,6 +18,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError
+
+from backend.lib.jsonchecks import MAX_JSON_DEPTH, nul_field
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("lastmile.errors")
@@ -99,16 +102,45 @@ class Invalid(DomainError):
 T = TypeVar("T")
 
 
-def decode_body(body: bytes, into: type[T]) -> T:
-    """A JSON request body as `into`: 400 if it is not JSON, 422 naming the field if it is not
-    that shape (for handlers that read the raw body to check limits first)."""
+def decode_body(body: bytes, into: type[T], *, unchecked: Collection[str] = ()) -> T:
+    """A JSON body as `into`: 400 if it is not JSON, 422 naming the field if it is not that
+    shape or carries a NUL (for handlers that read the raw body to check limits first).
+    Top-level fields in `unchecked` are validated by the caller item by item."""
     try:
-        return msgspec.json.decode(body, type=into)
+        value = msgspec.json.decode(body, type=into)
     except msgspec.ValidationError as exc:
         field, text = describe_validation(str(exc))
         raise Invalid(f"{field}: {text}", field=field) from None
     except msgspec.DecodeError:
         raise DomainError("The body is not valid JSON", code="malformed_json") from None
+    except RecursionError:
+        raise too_deep("body") from None
+    except UnicodeDecodeError:
+        raise not_utf8() from None
+    if (field := nul_field(body, value, unchecked)) is not None:
+        raise nul_refused(field)
+    return value
+
+
+def nul_refused(field: str) -> Invalid:
+    """PostgreSQL text cannot hold U+0000: refused at the edge, never a failed query."""
+    return Invalid(
+        f"{field}: text may not contain NUL (U+0000) characters", field=field, code="nul_character"
+    )
+
+
+def not_utf8() -> DomainError:
+    """msgspec raises UnicodeDecodeError (not DecodeError) for bad bytes inside a string."""
+    detail = "body: JSON text must be UTF-8"
+    return DomainError(detail, code="malformed_json", errors=[{"field": "body", "message": detail}])
+
+
+def too_deep(field: str) -> Invalid:
+    return Invalid(
+        f"{field}: JSON may be nested at most {MAX_JSON_DEPTH} levels deep",
+        field=field,
+        code="too_deeply_nested",
+    )
 
 
 def problem(

@@ -41,7 +41,8 @@ class SyncController(Controller):
         body = await request.body()
         if len(body) > settings.sync_max_bytes:
             raise PayloadTooLarge(f"A push may carry at most {settings.sync_max_bytes} bytes")
-        data = decode_body(body, PushRequest)
+        # Each event is validated alone (a bad one is rejected and quarantined, never the batch).
+        data = decode_body(body, PushRequest, unchecked=("events",))
         if len(data.events) > settings.sync_max_events:
             raise PayloadTooLarge(
                 f"A push may carry at most {settings.sync_max_events} events",
