@@ -17,6 +17,7 @@ from backend.sync.models import (
     ManifestChange,
     PushBatch,
     QuarantinedEvent,
+    SkippedSeqs,
     SyncEvent,
 )
 from backend.tracking.models import LatestPosition, Position
@@ -44,6 +45,7 @@ __all__ = [
     "Shipment",
     "ShipmentEvent",
     "ShipmentFeedEntry",
+    "SkippedSeqs",
     "Stop",
     "SyncEvent",
     "User",
