@@ -87,6 +87,8 @@ class Location(msgspec.Struct, forbid_unknown_fields=True):
                 raise ValueError("lon and lat are required (or a GeoJSON Point)")
         elif compact or self.type is None or self.coordinates is None:
             raise ValueError("either lon and lat, or type Point with coordinates, not both")
+        elif len(self.coordinates) > 2:
+            raise ValueError("coordinates: [lon, lat] only, an altitude would not be kept")
         else:
             point = Point(coordinates=self.coordinates)  # the same checks as every GeoJSON point
             self.lon, self.lat = point.lon, point.lat
