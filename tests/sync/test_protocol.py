@@ -247,3 +247,22 @@ async def test_pings_take_a_geojson_point_or_the_compact_form(api, db) -> None:
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "pings[0]"
     assert await db.fetchval("SELECT count(*) FROM positions") == 2
+
+
+# 6. pull's limit: default, bounds, and a snapshot comes whole ----------------------------------
+
+
+async def test_limit_bounds_a_delta_page_and_a_snapshot_comes_whole(api) -> None:
+    f = await fleet(api, per_route=3)
+    device = f.handhelds[0]
+    snapshot = await _pull(device, limit=1)
+    assert snapshot["snapshot"] is True and len(snapshot["changes"]) == 7
+    assert snapshot["has_more"] is False
+    for limit in (0, 5001):
+        response = await device.api.get("/v1/sync/pull", params={"limit": limit})
+        assert response.status_code == 422, limit
+        assert "limit" in response.text
+    for shipment in f.shipments[0]:  # one version each
+        await api.patch(f"/v1/shipments/{shipment['id']}", {"notes": "ring twice"})
+    page = await _pull(device, snapshot["cursor"], limit=1)
+    assert page["has_more"] is True and len(page["changes"]) == 1
