@@ -68,7 +68,8 @@ class SyncController(Controller):
             Parameter(description="cursor of the last pull; absent or empty: a snapshot"),
         ] = None,
         limit: Annotated[
-            int, Parameter(ge=1, le=5000, description="changes per delta page (a snapshot is whole)")
+            int,
+            Parameter(ge=1, le=5000, description="changes per delta page (a snapshot is whole)"),
         ] = 1000,
     ) -> PullResponse:
         """No cursor (or an empty one): a snapshot of your active manifests, whole. With a
