@@ -163,9 +163,12 @@ class SyncRepository:
                        (e ->> 5)::timestamptz AS effective_at, e -> 6 AS body
                 FROM jsonb_array_elements($1::text::jsonb) AS e
             ), reused AS (
+                -- Only seqs at or below the device's highest stored one can be taken (one
+                -- probe of the index for a batch of new seqs, the usual case).
                 SELECT i.event_id, i.seq, s.event_id AS holder FROM input i
                 JOIN sync_events s ON s.device_id = $3 AND s.seq = i.seq
                 WHERE s.driver_id = $2 AND s.event_id <> i.event_id
+                  AND i.seq <= (SELECT max(seq) FROM sync_events WHERE device_id = $3)
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
                                          shipment_id, content_hash, effective_at, received_at, body)
