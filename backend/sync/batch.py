@@ -20,6 +20,7 @@ from backend.pod.schemas import Delivery
 from backend.sync.repository import Refs
 from backend.sync.schemas import (
     DATA_TYPES,
+    MAX_SEQ,
     SHIPMENT_TYPES,
     DeliveredData,
     DeviceEvent,
@@ -357,7 +358,7 @@ def _id_and_seq(raw: Any) -> tuple[UUID | None, int | None]:
     seq = raw.get("seq")
     return event_id, seq if isinstance(seq, int) and not isinstance(
         seq, bool
-    ) and 0 < seq < 2**62 else None
+    ) and 0 < seq <= MAX_SEQ else None
 
 
 def _describe(exc: msgspec.ValidationError, *, prefix: str = "") -> str:

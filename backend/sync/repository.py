@@ -163,12 +163,16 @@ class SyncRepository:
                        (e ->> 5)::timestamptz AS effective_at, e -> 6 AS body
                 FROM jsonb_array_elements($1::text::jsonb) AS e
             ), reused AS (
-                -- Only seqs at or below the device's highest stored one can be taken (one
-                -- probe of the index for a batch of new seqs, the usual case).
+                -- An index probe per event, and only for seqs at or below the device's highest
+                -- stored one (none, for a batch of new seqs: the usual case).
                 SELECT i.event_id, i.seq, s.event_id AS holder FROM input i
-                JOIN sync_events s ON s.device_id = $3 AND s.seq = i.seq
-                WHERE s.driver_id = $2 AND s.event_id <> i.event_id
-                  AND i.seq <= (SELECT max(seq) FROM sync_events WHERE device_id = $3)
+                CROSS JOIN LATERAL (
+                    SELECT event_id FROM sync_events
+                    WHERE device_id = $3 AND seq = i.seq AND driver_id = $2
+                      AND event_id <> i.event_id
+                    LIMIT 1
+                ) s
+                WHERE i.seq <= (SELECT max(seq) FROM sync_events WHERE device_id = $3)
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
                                          shipment_id, content_hash, effective_at, received_at, body)
@@ -244,17 +248,17 @@ class SyncRepository:
                 SELECT ack_seq FROM device_sync WHERE device_id = $1
             ), declared AS (
                 SELECT f AS lo, l AS hi FROM unnest($4::bigint[], $5::bigint[]) AS k(f, l)
-            ), ranges AS (
-                SELECT seq AS lo, seq AS hi FROM sync_events, cur
-                WHERE device_id = $1 AND seq > cur.ack_seq
+            ), ranges AS (  -- (the ack as a scalar: an index condition, not a join)
+                SELECT seq AS lo, seq AS hi FROM sync_events
+                WHERE device_id = $1 AND seq > (SELECT ack_seq FROM cur)
                 UNION ALL
-                SELECT seq, seq FROM quarantined_events, cur
-                WHERE device_id = $1 AND seq > cur.ack_seq
+                SELECT seq, seq FROM quarantined_events
+                WHERE device_id = $1 AND seq > (SELECT ack_seq FROM cur)
                 UNION ALL
-                SELECT first_seq, last_seq FROM skipped_seqs, cur
-                WHERE device_id = $1 AND last_seq > cur.ack_seq
+                SELECT first_seq, last_seq FROM skipped_seqs
+                WHERE device_id = $1 AND last_seq > (SELECT ack_seq FROM cur)
                 UNION ALL
-                SELECT lo, hi FROM declared, cur WHERE hi > cur.ack_seq
+                SELECT lo, hi FROM declared WHERE hi > (SELECT ack_seq FROM cur)
             ), ordered AS (
                 SELECT lo, hi, max(hi) OVER (
                     ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING

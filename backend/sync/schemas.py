@@ -9,7 +9,8 @@ from msgspec import Meta
 
 from backend.lib.geo import Point, Position
 
-DeviceId = Annotated[str, Meta(min_length=1, max_length=128)]
+# No U+0000: PostgreSQL's text cannot hold it.
+DeviceId = Annotated[str, Meta(min_length=1, max_length=128, pattern="^[^\x00]+$")]
 # PostgreSQL's bigint: the largest `seq` the inbox can hold.
 MAX_SEQ = 2**63 - 1
 Seq = Annotated[int, Meta(ge=1, le=MAX_SEQ)]

@@ -162,3 +162,13 @@ async def test_an_anchored_time_weeks_before_receipt_is_clamped_too(api) -> None
         "clock": _clock(server_time=recent)
     }
     assert "flags" not in (await device.push([fine]))["results"][0]
+
+
+async def test_a_nul_in_the_envelope_fails_the_request_with_the_field_named(api, db) -> None:
+    f = await fleet(api, per_route=1)
+    device = f.handhelds[0]
+    body = {"device_id": "device-0\x00", "batch_id": str(uuid.uuid4()), "events": []}
+    response = await device.api.post("/v1/sync/push", body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "device_id"
+    assert await db.fetchval("SELECT count(*) FROM push_batches") == 0
