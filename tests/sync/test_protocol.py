@@ -153,15 +153,6 @@ async def test_a_reused_seq_is_rejected_with_the_event_that_holds_it(api, db) ->
     assert (await device.push([first]))["results"][0]["status"] == "duplicate"
 
 
-async def test_seqs_are_per_driver_on_a_shared_handheld(api) -> None:
-    f = await fleet(api, drivers=2, per_route=1)
-    a = f.handhelds[0]
-    b = Handheld(await api.as_driver(f.drivers[1], a.device_id), a.device_id)
-    await a.push([_note(a, 1, f.shipments[0][0]["id"])])
-    answer = await b.push([_note(b, 1, f.shipments[1][0]["id"])])
-    assert answer["results"][0]["status"] == "accepted"
-
-
 # 5. flags in the answer ------------------------------------------------------------------------
 
 
