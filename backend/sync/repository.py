@@ -266,7 +266,7 @@ class SyncRepository:
                 FROM ranges
             ), gap AS (  -- the first range that leaves a hole before it
                 SELECT min(o.lo) AS lo FROM ordered o, cur
-                WHERE o.lo > GREATEST(cur.ack_seq, o.reach) + 1
+                WHERE o.lo - 1 > GREATEST(cur.ack_seq, o.reach)  -- (no + 1: seqs reach 2^63-1)
             ), reached AS (
                 SELECT GREATEST(cur.ack_seq, (
                     SELECT max(o.hi) FROM ordered o, gap WHERE gap.lo IS NULL OR o.lo < gap.lo

@@ -257,3 +257,18 @@ async def test_limit_bounds_a_delta_page_and_a_snapshot_comes_whole(api) -> None
         await api.patch(f"/v1/shipments/{shipment['id']}", {"notes": "ring twice"})
     page = await _pull(device, snapshot["cursor"], limit=1)
     assert page["has_more"] is True and len(page["changes"]) == 1
+
+
+async def test_the_largest_seq_stored_twice_leaves_the_ack_alone(api) -> None:
+    """Ranges that reach bigint's top must not overflow the ack's arithmetic."""
+    f = await fleet(api, per_route=1)
+    device, sid = f.handhelds[0], f.shipments[0][0]["id"]
+    top = 2**63 - 1
+    answer = await device.push([_note(device, 1, sid), _note(device, top, sid)])
+    assert answer["ack_seq"] == 1
+    again = await device.push([_note(device, top, sid), _note(device, 2, sid)])
+    assert [r.get("reason") for r in again["results"]] == ["seq_reused", None]
+    assert again["ack_seq"] == 2
+    skip = {"skipped": [{"first_seq": 3, "last_seq": top}]}
+    body = {"device_id": device.device_id, "batch_id": str(uuid.uuid4()), "events": []} | skip
+    assert (await device.api.post("/v1/sync/push", body)).json()["ack_seq"] == top
