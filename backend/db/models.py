@@ -28,6 +28,7 @@ from backend.sync.models import (
     ManifestChange,
     PushBatch,
     QuarantinedEvent,
+    SkippedSeqs,
     SyncEvent,
 )
 from backend.tracking.models import LatestPosition, Position
@@ -65,6 +66,7 @@ __all__ = [
     "Shipment",
     "ShipmentEvent",
     "ShipmentFeedEntry",
+    "SkippedSeqs",
     "Stop",
     "SyncEvent",
     "User",

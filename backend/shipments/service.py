@@ -280,6 +280,7 @@ class ShipmentService:
         *,
         locked: Mapping[UUID, str] | None = None,
         appended: Sequence[Mapping[str, Any]] = (),
+        anomalies: dict[UUID, list[str]] | None = None,
     ) -> dict[UUID, tuple[str, str]]:
         """Recompute these shipments' projections from all their events, set-wise, and seal
         their new events into the audit chain (the same rows serve both).
@@ -291,6 +292,8 @@ class ShipmentService:
         reads (`data` and `anomalies` as JSON): they are folded with the stored ones and
         inserted already linked, so a push writes each log row once instead of inserting it
         and then updating it with its link.
+        `anomalies`, when given, receives the fold's anomaly codes of the `appended` events (by
+        event id), so a push can answer them.
         Returns {id: (status before, after)}.
         """
         ids = sorted(set(shipment_ids))
@@ -314,8 +317,13 @@ class ShipmentService:
         states = []
         changes: dict[UUID, tuple[str, str]] = {}
         attempts: dict[UUID, int] = {}
+        wanted = {row["id"] for row in appended} if anomalies is not None else set()
         for sid, events in grouped.items():
-            state = fold_events(events).state
+            folded = fold_events(events)
+            state = folded.state
+            for anomaly in folded.anomalies:
+                if anomaly.event_id in wanted:
+                    anomalies.setdefault(anomaly.event_id, []).append(anomaly.code)  # type: ignore[union-attr]
             status = state.status or "created"
             states.append((sid, status, state.attempts, state.delivered_at, len(events)))
             changes[sid] = (before[sid], status)

@@ -27,7 +27,7 @@ from backend.simulator.report import Report
 
 CLOSED = frozenset({"delivered", "returned", "cancelled"})
 
-REPLAY = "a replayed batch answers the stored response"
+REPLAY = "a replayed batch answers the stored response (with the current server_time)"
 RESENT = "events re-sent in a new batch answer duplicate (or the same rejection)"
 ANSWERS = "each push answers one result per event, in request order"
 PULLS = "pulls answer 200"
@@ -44,6 +44,15 @@ def apply_page(local: dict[tuple[str, str], dict[str, Any]], page: dict[str, Any
             local[key] = change["data"]
         else:
             local.pop(key, None)
+
+
+def _stored_part(answer: dict[str, Any]) -> dict[str, Any]:
+    """A push answer as stored for replays: all but `server_time`, which a replay sends fresh."""
+    return {key: value for key, value in answer.items() if key != "server_time"}
+
+
+def _time(answer: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(answer["server_time"])
 
 
 @dataclass
@@ -175,7 +184,7 @@ class Device:
                     return False
                 check = self.report.check(REPLAY)
                 check.checked += 1
-                if again != answer:
+                if _stored_part(again) != _stored_part(answer) or _time(again) < _time(answer):
                     check.fail(f"{self.device_id} batch {batch.batch_id}: {answer} != {again}")
                 answer = again
             self.queued.remove(batch)

@@ -7,6 +7,7 @@ and quarantine rows as the steps fill them in; `Pending` is one well-formed even
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,17 +20,24 @@ from backend.pod.schemas import Delivery
 from backend.sync.repository import Refs
 from backend.sync.schemas import (
     DATA_TYPES,
+    MAX_SEQ,
     SHIPMENT_TYPES,
     DeliveredData,
     DeviceEvent,
     EventResult,
     PushRequest,
     ShipmentStatus,
+    times_problem,
 )
 from backend.tracking.service import Fix
 
 # A device clock may run this far ahead of ours before its times are treated as suspect.
 FUTURE_TOLERANCE = timedelta(minutes=2)
+# No handheld holds an event this long before sending it (a shift is a day, the change log keeps
+# 14): an earlier time is a reset or wrong clock (1970, year 1), not a fact.
+PAST_TOLERANCE = timedelta(days=30)
+# PostgreSQL's text and jsonb cannot hold U+0000; msgspec writes it as this escape.
+_NUL_ESCAPE = b"\\u0000"
 
 
 @dataclass(slots=True)
@@ -66,6 +74,8 @@ class Batch:
         request is not encoded and hashed a second time."""
         device = self.request.device_id.encode()
         header = len(device).to_bytes(4, "big") + device + self.request.batch_id.bytes
+        if self.request.skipped:  # only then, so batches stored before keep their hash
+            header += msgspec.json.encode(self.request.skipped)
         return hashlib.sha256(header + b"".join(self.hashes)).digest()
 
     def reject(self, index: int, reason: str, detail: str | None = None) -> None:
@@ -82,7 +92,7 @@ class Batch:
                 seq,
                 reason,
                 detail,
-                self.bodies[index].decode(),
+                *_raw_columns(self.bodies[index]),
             )
         )
 
@@ -93,14 +103,20 @@ class Batch:
         """Each event validated alone (with its type's data), twins within the batch settled."""
         pending = []
         for index, raw in enumerate(self.request.events):
+            if _NUL_ESCAPE in self.bodies[index] and (where := nul_path(raw)) is not None:
+                self.reject(index, "invalid", f"{where}: NUL characters are not allowed")
+                continue
             try:
-                event = msgspec.convert(raw, DeviceEvent, strict=False)
+                event = msgspec.convert(raw, DeviceEvent)
             except msgspec.ValidationError as exc:
                 self.reject(index, "invalid", _describe(exc))
                 continue
+            if problem := times_problem(event):
+                self.reject(index, "invalid", problem)
+                continue
             data_type = DATA_TYPES.get(event.type)
             try:
-                data = msgspec.convert(event.data, data_type, strict=False) if data_type else None
+                data = msgspec.convert(event.data, data_type) if data_type else None
             except msgspec.ValidationError as exc:
                 self.reject(index, "invalid", _describe(exc, prefix="data"))
                 continue
@@ -111,19 +127,32 @@ class Batch:
         return self._drop_twins(pending)
 
     def _drop_twins(self, pending: list[Pending]) -> list[Pending]:
-        """The same event id twice in one batch: the later copy is a duplicate or a conflict."""
+        """The same event id twice in one batch: the later copy is a duplicate or a conflict.
+        Two events with one seq: the later one reuses it."""
         first: dict[UUID, Pending] = {}
+        seqs: dict[int, UUID] = {}
         kept = []
         for item in pending:
-            twin = first.get(item.event.event_id)
-            if twin is None:
-                first[item.event.event_id] = item
+            event = item.event
+            twin = first.get(event.event_id)
+            if twin is None and seqs.get(event.seq, event.event_id) != event.event_id:
+                self.reject(item.index, "seq_reused", _reused(event.seq, seqs[event.seq]))
+            elif twin is None:
+                first[event.event_id] = item
+                seqs[event.seq] = event.event_id
                 kept.append(item)
             elif twin.content_hash == item.content_hash:
                 self.duplicate(item)
             else:
                 self.reject(item.index, "conflicting_duplicate")
         return kept
+
+    def reused_seqs(self, items: list[Pending], stored: dict[UUID, tuple[int, UUID]]) -> None:
+        """Refuse the events whose seq an earlier push of this device stored under another
+        event id (`stored`: {event id: (seq, the stored event's id)})."""
+        for item in items:
+            if found := stored.get(item.event.event_id):
+                self.reject(item.index, "seq_reused", _reused(*found))
 
     def attach_shipments(self, about_shipment: list[Pending], resolved: list[Any]) -> None:
         """Attach each event to the shipment it names (`resolved`: one row per event), or reject
@@ -145,10 +174,19 @@ class Batch:
                 item.anomalies.append("custody_conflict")
         return accepted
 
-    def answer(self, accepted: list[Pending], statuses: dict[UUID, str]) -> list[EventResult]:
-        """The per-event results, accepted ones with their shipment's resulting status."""
+    def answer(
+        self,
+        accepted: list[Pending],
+        statuses: dict[UUID, str],
+        fold_anomalies: dict[UUID, list[str]],
+    ) -> list[EventResult]:
+        """The per-event results, accepted ones with their shipment's resulting status and their
+        flags (their own and the fold's)."""
         for item in accepted:
-            result = self.results[item.index] or EventResult(item.event.event_id, "accepted")
+            result = self.results[item.index]
+            if result is None:
+                flags = item.anomalies + fold_anomalies.get(item.event.event_id, [])
+                result = EventResult(item.event.event_id, "accepted", flags=flags)
             if result.status != "rejected" and item.shipment_id:
                 result.shipment = ShipmentStatus(item.shipment_id, statuses[item.shipment_id])
             self.results[item.index] = result
@@ -159,16 +197,20 @@ def effective_time(event: DeviceEvent, received_at: datetime) -> tuple[datetime,
     """From the event's own fields only, so arrival order cannot change it.
 
     With a monotonic anchor from the same boot: anchor.server_time + (mono_ms - anchor.mono_ms);
-    otherwise the device wall clock, flagged low-confidence. Never after first receipt (plus a
-    tolerance): such times are clamped to the receipt and flagged `clock_suspect`.
+    otherwise the device wall clock, flagged low-confidence. A time outside the plausible range
+    around first receipt (more than FUTURE_TOLERANCE after it, or PAST_TOLERANCE before it:
+    a clock that says 9999 or 1970) is clamped to the receipt and flagged `clock_suspect`: the
+    receipt is the one time we know the event had happened by, and events clamped together
+    still fold in their seq order.
     """
     clock = event.clock
     if clock and clock.anchor and clock.anchor.boot_id == clock.boot_id:
+        # Both terms are bounded by the schema, so this stays inside datetime's range.
         at = clock.anchor.server_time + timedelta(milliseconds=clock.mono_ms - clock.anchor.mono_ms)
         anomalies: list[str] = []
     else:
         at, anomalies = event.occurred_at, ["clock_low_confidence"]
-    if at > received_at + FUTURE_TOLERANCE:
+    if not received_at - PAST_TOLERANCE <= at <= received_at + FUTURE_TOLERANCE:
         return received_at, [*anomalies, "clock_suspect"]
     return at, anomalies
 
@@ -250,7 +292,43 @@ def delivery(item: Pending, driver_id: UUID, device_id: str) -> Delivery:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A finite number PostgreSQL's double precision holds, else nothing (these are extras)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond double's range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The path (`data.note`, `data[2]`) of the first string or key holding U+0000, if any."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return here.replace("\x00", "\\0")
+            if (found := nul_path(item, here)) is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := nul_path(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
+
+
+def _raw_columns(body: bytes) -> tuple[str | None, bytes | None]:
+    """A quarantined body as jsonb text, or as bytes when jsonb cannot hold it (U+0000)."""
+    if _NUL_ESCAPE in body and nul_path(msgspec.json.decode(body)) is not None:
+        return None, body
+    return body.decode(), None
+
+
+def _reused(seq: int, event_id: UUID) -> str:
+    return f"seq: {seq} is already event {event_id}"
 
 
 def _names_shipment(event: DeviceEvent) -> bool:
@@ -280,7 +358,7 @@ def _id_and_seq(raw: Any) -> tuple[UUID | None, int | None]:
     seq = raw.get("seq")
     return event_id, seq if isinstance(seq, int) and not isinstance(
         seq, bool
-    ) and 0 < seq < 2**62 else None
+    ) and 0 < seq <= MAX_SEQ else None
 
 
 def _describe(exc: msgspec.ValidationError, *, prefix: str = "") -> str:

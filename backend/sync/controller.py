@@ -32,8 +32,9 @@ class SyncController(Controller):
     ) -> PushResponse | Response[bytes]:
         """Apply a batch of events captured offline; one result per event, in request order.
 
-        Body: `{device_id, batch_id, events: [...]}` (see docs/sync-protocol.md). A malformed
-        event is rejected alone and kept in quarantine; the others are applied.
+        Body: `{device_id, batch_id, events: [...], skipped?: [{first_seq, last_seq}]}` (see
+        docs/sync-protocol.md). A malformed event is rejected alone and kept in quarantine; the
+        others are applied.
         """
         declared = int(request.headers.get("content-length") or 0)
         if declared > settings.sync_max_bytes:
@@ -63,10 +64,17 @@ class SyncController(Controller):
         self,
         request: Request[Principal, Any, Any],
         db_session: DbSession,
-        cursor: Annotated[str | None, Parameter(description="cursor of the last pull")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=5000)] = 1000,
+        cursor: Annotated[
+            str | None,
+            Parameter(description="cursor of the last pull; absent or empty: a snapshot"),
+        ] = None,
+        limit: Annotated[
+            int,
+            Parameter(ge=1, le=5000, description="changes per delta page (a snapshot is whole)"),
+        ] = 1000,
     ) -> PullResponse:
-        """No cursor: a snapshot of your active manifests. With a cursor: the changes since."""
+        """No cursor (or an empty one): a snapshot of your active manifests, whole. With a
+        cursor: the changes since, about `limit` per page."""
         if request.user.driver_id is None:
             raise Forbidden("Only drivers pull manifests")
         return await PullService(db_session).pull(request.user.driver_id, cursor, limit)

@@ -71,8 +71,25 @@ class QuarantinedEvent(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[Any] = mapped_column(JSONB)
+    # The event as sent (keys sorted); in `raw_bytes` instead when jsonb cannot hold it (U+0000).
+    raw: Mapped[Any | None] = mapped_column(JSONB)
+    raw_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SkippedSeqs(Base):
+    """Seqs a device declared lost before sending (a push's `skipped`): the ack moves past them."""
+
+    __tablename__ = "skipped_seqs"
+    __table_args__ = (Index("ix_skipped_seqs_device_last", "device_id", "last_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
+    device_id: Mapped[str] = mapped_column(String(128))
+    batch_id: Mapped[UUID]
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    declared_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class DeviceSync(Base):

@@ -105,17 +105,20 @@ class PullService:
         return connection
 
     async def pull(self, driver_id: UUID, cursor: str | None, limit: int) -> PullResponse:
+        """`cursor` None (or empty): a snapshot. A snapshot taken before the driver's version row
+        exists carries the cursor (0, 0): every change logged after it has a version above 0,
+        whatever epoch the row is created with, so that cursor fits any epoch."""
         connection = await self._raw()
         now = utcnow()
+        cursor = cursor or None
         seen = decode_cursor(cursor) if cursor is not None else None
         if seen is None:
+            if cursor is not None:  # not a cursor of ours
+                return _reset(now)
             state = await connection.fetchrow(
-                "SELECT version, pruned_version, epoch FROM driver_sync WHERE driver_id = $1",
-                driver_id,
+                "SELECT version, epoch FROM driver_sync WHERE driver_id = $1", driver_id
             )
             epoch, version = (state["epoch"], state["version"]) if state else (0, 0)
-            if cursor is not None:  # not a cursor of ours
-                return _reset(epoch, version, now)
             upserts = await self._entities(connection, driver_id, None)
             changes = _changes_json(upserts.values())
             return PullResponse(changes, encode_cursor(epoch, version), False, False, True, now)
@@ -128,8 +131,8 @@ class PullService:
             if head["head"] is not None
             else (0, 0, 0)
         )
-        if seen[0] != epoch or not pruned <= seen[1] <= version:
-            return _reset(epoch, version, now)
+        if (seen[0] != epoch and seen != (0, 0)) or not pruned <= seen[1] <= version:
+            return _reset(now)
         changes, upto, has_more = await self._changes(
             connection, driver_id, [row for row in rows if row["entity"]], limit
         )
@@ -187,9 +190,10 @@ class PullService:
         }
 
 
-def _reset(epoch: int, version: int, now: datetime) -> PullResponse:
-    """A cursor that is not ours, from another epoch, or older than the retained changes."""
-    return PullResponse(_changes_json([]), encode_cursor(epoch, version), False, True, False, now)
+def _reset(now: datetime) -> PullResponse:
+    """A cursor that is not ours, from another epoch, or older than the retained changes: no
+    cursor comes back, the device drops its own and pulls a snapshot."""
+    return PullResponse(_changes_json([]), None, False, True, False, now)
 
 
 def _removal(entity: str, entity_id: UUID) -> str:

@@ -2,9 +2,10 @@
 
 The steps, each one statement for the whole batch:
   validate each event alone → claim the batch id and resolve what the events refer to →
-  compute effective times → insert the accepted ones into the inbox and lock their shipments →
-  re-fold touched shipments (their new log rows inserted already linked) → record proofs, incidents, manifest changes and
-  position fixes → quarantine the rejected → advance the ack and store the response for replays.
+  compute effective times → insert the accepted ones into the inbox (refusing reused seqs) and
+  lock their shipments → re-fold touched shipments (their new log rows inserted already linked)
+  → record proofs, incidents, manifest changes and position fixes → quarantine the rejected →
+  record declared skipped seqs, advance the ack and store the response for replays.
 """
 
 from __future__ import annotations
@@ -80,28 +81,41 @@ class PushService:
         # before its shipments, and the same order on both sides cannot deadlock.
         route_ids = sorted({p.route_id for p in accepted if p.route_id})
         started = await self.repo.start_routes(route_ids, now) if route_ids else []
-        new_data, locked = await self.repo.insert_events(
+        new_data, locked, reused = await self.repo.insert_events(
             [event_row(item) for item in accepted],
             driver_id=driver_id,
             device_id=request.device_id,
             batch_id=request.batch_id,
             received_at=now,
         )
+        batch.reused_seqs(accepted, reused)
         await self._settle_existing(
-            batch, [p for p in accepted if p.event.event_id not in new_data]
+            batch,
+            [
+                p
+                for p in accepted
+                if p.event.event_id not in new_data and p.event.event_id not in reused
+            ],
         )
         fresh = [p for p in accepted if p.event.event_id in new_data]
+        fold_anomalies: dict[UUID, list[str]] = {}
+        refolded = await self._apply(batch, fresh, started, locked, now, new_data, fold_anomalies)
         # Shipments that are not re-folded keep the status they were locked with.
-        statuses = locked | await self._apply(batch, fresh, started, locked, now, new_data)
+        statuses = locked | refolded
         await TrackingService(
             self.session, retention_days=self.position_retention_days
         ).record_fixes(driver_id, request.device_id, fixes(fresh))
         await self.repo.quarantine(batch.quarantine)
-        response = PushResponse(batch.answer(accepted, statuses), ack_seq=0, server_time=now)
+        results = batch.answer(accepted, statuses, fold_anomalies)
+        response = PushResponse(results, ack_seq=0, server_time=now)
         # The stored copy says ack_seq 0; the real one goes in a column beside it, from the
         # statement that advances it.
         response.ack_seq = await self.repo.finish_batch(
-            request.batch_id, request.device_id, msgspec.json.encode(response)
+            request.batch_id,
+            request.device_id,
+            msgspec.json.encode(response),
+            driver_id=driver_id,
+            skipped=[(s.first_seq, s.last_seq) for s in request.skipped],
         )
         return response
 
@@ -117,10 +131,12 @@ class PushService:
                 field="batch_id",
                 code="batch_id_reused",
             )
-        if stored["ack_seq"] is None:  # stored with its ack inside (before migration 0006)
-            return stored["response"]
+        # The stored answer, with the ack stored beside it and the current server_time: the
+        # device takes it as its clock anchor, and a stored one would be as old as the batch.
         response = msgspec.json.decode(stored["response"], type=PushResponse)
-        response.ack_seq = stored["ack_seq"]
+        if stored["ack_seq"] is not None:  # else stored with its ack inside (before 0006)
+            response.ack_seq = stored["ack_seq"]
+        response.server_time = utcnow()
         return msgspec.json.encode(response)
 
     async def _resolve_routes(self, batch: Batch, starts: list[Pending]) -> None:
@@ -155,9 +171,11 @@ class PushService:
         locked: dict[UUID, str],
         received_at: datetime,
         stored_data: dict[UUID, str],
+        fold_anomalies: dict[UUID, list[str]],
     ) -> dict[UUID, str]:
         """Fold what changed, record proofs of delivery, open incidents, tell affected drivers
-        (of changed shipments and of the routes this push started)."""
+        (of changed shipments and of the routes this push started). The fold's anomalies of the
+        fresh events land in `fold_anomalies`."""
         driver_id, device_id = batch.driver_id, batch.request.device_id
         logged = [
             log_row(p, device_id, received_at, stored_data[p.event.event_id])
@@ -166,7 +184,9 @@ class PushService:
         ]
         touched = sorted({row["shipment_id"] for row in logged})
         folds = (
-            await ShipmentService(self.session).refold(touched, locked=locked, appended=logged)
+            await ShipmentService(self.session).refold(
+                touched, locked=locked, appended=logged, anomalies=fold_anomalies
+            )
             if touched
             else {}
         )

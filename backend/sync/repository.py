@@ -134,10 +134,11 @@ class SyncRepository:
         device_id: str,
         batch_id: UUID,
         received_at: datetime,
-    ) -> tuple[dict[UUID, str], dict[UUID, str]]:
+    ) -> tuple[dict[UUID, str], dict[UUID, str], dict[UUID, tuple[int, UUID]]]:
         """Insert accepted events into the inbox and row-lock their shipments for the fold, in
         one statement. (Their shipments' log rows come later, already linked into the audit
-        chain: `ShipmentService.refold`.)
+        chain: `ShipmentService.refold`.) An event whose seq this driver's device stored before
+        under another event id is not inserted: a seq names one event.
 
         Rows: (event_id, seq, type, shipment_id, content_hash, effective_at, body json bytes).
         They travel as one JSON array of arrays: msgspec encodes that several times faster
@@ -145,11 +146,13 @@ class SyncRepository:
         Returns {event id: its `data` as PostgreSQL prints it} of the events that were new (the
         rest already existed), the text the shipment log will hold and the chain will hash (jsonb
         prints some numbers differently from how they were sent), and {shipment: status} of
-        the locked shipments. The lock is the fold's (`FOR NO KEY UPDATE` in id order); its
-        statuses are the latest committed, and the fold's reads come in later statements, so
-        they see every event committed before the lock was granted."""
+        the locked shipments, and {event id: (seq, the stored event holding it)} of the refused.
+        The lock is the fold's (`FOR NO KEY UPDATE` in id order); its statuses are the latest
+        committed, and the fold's reads come in later statements, so they see every event
+        committed before the lock was granted. (The device's pushes take turns on its
+        `device_sync` row since `claim_batch`, so no concurrent push stores the same seq.)"""
         if not rows:
-            return {}, {}
+            return {}, {}, {}
         encoded = msgspec.json.encode([(*row[:6], msgspec.Raw(row[6])) for row in rows])
         result = await (await self.raw()).fetch(
             """
@@ -159,12 +162,23 @@ class SyncRepository:
                        decode(e ->> 4, 'base64') AS content_hash,
                        (e ->> 5)::timestamptz AS effective_at, e -> 6 AS body
                 FROM jsonb_array_elements($1::text::jsonb) AS e
+            ), reused AS (
+                -- An index probe per event, and only for seqs at or below the device's highest
+                -- stored one (none, for a batch of new seqs: the usual case).
+                SELECT i.event_id, i.seq, s.event_id AS holder FROM input i
+                CROSS JOIN LATERAL (
+                    SELECT event_id FROM sync_events
+                    WHERE device_id = $3 AND seq = i.seq AND driver_id = $2
+                      AND event_id <> i.event_id
+                    LIMIT 1
+                ) s
+                WHERE i.seq <= (SELECT max(seq) FROM sync_events WHERE device_id = $3)
             ), inbox AS (
                 INSERT INTO sync_events (event_id, driver_id, device_id, seq, batch_id, type,
                                          shipment_id, content_hash, effective_at, received_at, body)
                 SELECT event_id, $2, $3, seq, $4, type, shipment_id, content_hash,
                        effective_at, $5, body
-                FROM input
+                FROM input WHERE event_id NOT IN (SELECT event_id FROM reused)
                 ON CONFLICT (event_id) DO NOTHING
                 RETURNING event_id, COALESCE(body -> 'data', '{}')::text AS data
             ), locked AS (
@@ -172,9 +186,12 @@ class SyncRepository:
                 WHERE s.id IN (SELECT shipment_id FROM input)
                 ORDER BY s.id FOR NO KEY UPDATE
             )
-            SELECT event_id, data, NULL::uuid AS shipment_id, NULL AS status FROM inbox
+            SELECT event_id, data, NULL::uuid AS shipment_id, NULL AS status,
+                   NULL::bigint AS seq, NULL::uuid AS holder FROM inbox
             UNION ALL
-            SELECT NULL, NULL, id, status FROM locked
+            SELECT NULL, NULL, id, status, NULL, NULL FROM locked
+            UNION ALL
+            SELECT event_id, NULL, NULL, NULL, seq, holder FROM reused
             """,
             encoded.decode(),
             driver_id,
@@ -182,9 +199,10 @@ class SyncRepository:
             batch_id,
             received_at,
         )
-        new = {row["event_id"]: row["data"] for row in result if row["event_id"] is not None}
+        new = {row["event_id"]: row["data"] for row in result if row["data"] is not None}
         locked = {row["shipment_id"]: row["status"] for row in result if row["shipment_id"]}
-        return new, locked
+        reused = {row["event_id"]: (row["seq"], row["holder"]) for row in result if row["holder"]}
+        return new, locked, reused
 
     async def stored_hashes(self, event_ids: list[UUID]) -> dict[UUID, bytes]:
         rows = await (await self.raw()).fetch(
@@ -194,40 +212,72 @@ class SyncRepository:
         return {row["event_id"]: row["content_hash"] for row in rows}
 
     async def quarantine(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """(driver_id, device_id, batch_id, event_id, seq, reason, detail, raw json text)."""
+        """(driver_id, device_id, batch_id, event_id, seq, reason, detail, raw json text or
+        None, raw json bytes or None): the bytes when jsonb cannot hold the text (U+0000)."""
         if not rows:
             return
         await (await self.raw()).executemany(
             """
             INSERT INTO quarantined_events
-                (driver_id, device_id, batch_id, event_id, seq, reason, detail, raw)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+                (driver_id, device_id, batch_id, event_id, seq, reason, detail, raw, raw_bytes)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)
             """,
             rows,
         )
 
-    async def finish_batch(self, batch_id: UUID, device_id: str, response: bytes) -> int:
-        """Advance the device's ack and store the batch's response (for replays) and that ack
-        beside it, in one statement; returns the ack.
+    async def finish_batch(
+        self,
+        batch_id: UUID,
+        device_id: str,
+        response: bytes,
+        *,
+        driver_id: UUID,
+        skipped: Sequence[tuple[int, int]] = (),
+    ) -> int:
+        """Record the seq ranges the device declared lost, advance its ack, and store the
+        batch's response (for replays) with that ack beside it, in one statement; returns the ack.
 
-        The ack moves past every contiguous seq now stored: the seqs above it, in order, are
-        contiguous while `seq = ack + their rank`. The device row is locked since
+        Every seq stored (accepted or quarantined) is a range of one, a declared skip a longer
+        one. The ack moves through the ranges above it, in order, while each starts at most one
+        past the furthest any earlier one reached. The device row is locked since
         `claim_batch`, so this statement's snapshot holds every earlier push of the device."""
+        firsts, lasts = [s[0] for s in skipped], [s[1] for s in skipped]
         return await (await self.raw()).fetchval(
             """
-            WITH ack AS (
-                UPDATE device_sync d SET updated_at = now(), ack_seq = d.ack_seq + (
-                    SELECT count(*) FROM (
-                        SELECT s.seq, row_number() OVER (ORDER BY s.seq) AS rank FROM (
-                            SELECT seq FROM sync_events WHERE device_id = $1 AND seq > d.ack_seq
-                            UNION
-                            SELECT seq FROM quarantined_events
-                            WHERE device_id = $1 AND seq > d.ack_seq
-                        ) s
-                    ) ranked
-                    WHERE ranked.seq = d.ack_seq + ranked.rank
-                )
-                WHERE d.device_id = $1
+            WITH cur AS (
+                SELECT ack_seq FROM device_sync WHERE device_id = $1
+            ), declared AS (
+                SELECT f AS lo, l AS hi FROM unnest($4::bigint[], $5::bigint[]) AS k(f, l)
+            ), ranges AS (  -- (the ack as a scalar: an index condition, not a join)
+                SELECT seq AS lo, seq AS hi FROM sync_events
+                WHERE device_id = $1 AND seq > (SELECT ack_seq FROM cur)
+                UNION ALL
+                SELECT seq, seq FROM quarantined_events
+                WHERE device_id = $1 AND seq > (SELECT ack_seq FROM cur)
+                UNION ALL
+                SELECT first_seq, last_seq FROM skipped_seqs
+                WHERE device_id = $1 AND last_seq > (SELECT ack_seq FROM cur)
+                UNION ALL
+                SELECT lo, hi FROM declared WHERE hi > (SELECT ack_seq FROM cur)
+            ), ordered AS (
+                SELECT lo, hi, max(hi) OVER (
+                    ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                ) AS reach
+                FROM ranges
+            ), gap AS (  -- the first range that leaves a hole before it
+                SELECT min(o.lo) AS lo FROM ordered o, cur
+                WHERE o.lo - 1 > GREATEST(cur.ack_seq, o.reach)  -- (no + 1: seqs reach 2^63-1)
+            ), reached AS (
+                SELECT GREATEST(cur.ack_seq, (
+                    SELECT max(o.hi) FROM ordered o, gap WHERE gap.lo IS NULL OR o.lo < gap.lo
+                )) AS ack_seq
+                FROM cur
+            ), skips AS (
+                INSERT INTO skipped_seqs (driver_id, device_id, batch_id, first_seq, last_seq)
+                SELECT $6, $1, $2, lo, hi FROM declared
+            ), ack AS (
+                UPDATE device_sync d SET updated_at = now(), ack_seq = reached.ack_seq
+                FROM reached WHERE d.device_id = $1
                 RETURNING d.ack_seq
             ), saved AS (
                 UPDATE push_batches SET response = $3, ack_seq = ack.ack_seq
@@ -238,6 +288,9 @@ class SyncRepository:
             device_id,
             batch_id,
             response,
+            firsts,
+            lasts,
+            driver_id,
         )
 
     async def start_routes(self, route_ids: list[UUID], at: datetime) -> list[UUID]:

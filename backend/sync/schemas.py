@@ -1,13 +1,25 @@
 """The push/pull wire format (docs/sync-protocol.md is the prose version)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
-DeviceId = Annotated[str, Meta(min_length=1, max_length=128)]
+from backend.lib.geo import Point, Position
+
+# No U+0000: PostgreSQL's text cannot hold it.
+DeviceId = Annotated[str, Meta(min_length=1, max_length=128, pattern="^[^\x00]+$")]
+# PostgreSQL's bigint: the largest `seq` the inbox can hold.
+MAX_SEQ = 2**63 - 1
+Seq = Annotated[int, Meta(ge=1, le=MAX_SEQ)]
+# Milliseconds since boot: 10^12 is 31 years of uptime. The bound keeps the anchor arithmetic
+# (`server_time + (mono_ms - anchor.mono_ms)`) inside the dates Python and PostgreSQL hold.
+MonoMs = Annotated[int, Meta(ge=0, le=10**12)]
+# An anchor's `server_time` is a time this server handed out: anything outside these years
+# is not one of ours.
+ANCHOR_YEARS = range(2000, 2100)
 EventType = Literal[
     "scan_hub_in",
     "scan_loaded",
@@ -25,35 +37,67 @@ SHIPMENT_TYPES = frozenset(
 )
 
 
+class SkippedSeqs(msgspec.Struct, forbid_unknown_fields=True):
+    """Seqs the device lost before sending them (`first_seq` to `last_seq`, inclusive): they
+    will never arrive, so the ack may move past them."""
+
+    first_seq: Seq
+    last_seq: Seq
+
+    def __post_init__(self) -> None:
+        if self.last_seq < self.first_seq:
+            raise ValueError("last_seq is below first_seq")
+
+
 class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Events stay raw here so one malformed event is rejected alone, not the whole batch."""
 
     device_id: DeviceId
     batch_id: UUID
     events: list[Any]
+    skipped: Annotated[list[SkippedSeqs], Meta(max_length=100)] = []
 
 
 class Anchor(msgspec.Struct, forbid_unknown_fields=True):
     boot_id: Annotated[str, Meta(min_length=1, max_length=64)]
-    mono_ms: Annotated[int, Meta(ge=0)]
-    server_time: datetime
+    mono_ms: MonoMs
+    server_time: datetime  # offset and range checked with the event's times: `times_problem`
 
 
 class Clock(msgspec.Struct, forbid_unknown_fields=True):
     boot_id: Annotated[str, Meta(min_length=1, max_length=64)]
-    mono_ms: Annotated[int, Meta(ge=0)]
+    mono_ms: MonoMs
     anchor: Anchor | None = None
 
 
 class Location(msgspec.Struct, forbid_unknown_fields=True):
-    lon: Annotated[float, Meta(ge=-180, le=180)]
-    lat: Annotated[float, Meta(ge=-90, le=90)]
+    """Where the event happened, in either form: compact `{lon, lat, accuracy_m?}`, or a GeoJSON
+    Point `{type: "Point", coordinates: [lon, lat], accuracy_m?}` (the form the rest of the API
+    speaks). Read `lon` and `lat` whichever form arrived."""
+
+    lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
+    lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
     accuracy_m: Annotated[float, Meta(ge=0, le=100_000)] | None = None
+    type: Literal["Point"] | None = None
+    coordinates: Position | None = None
+
+    def __post_init__(self) -> None:
+        compact = self.lon is not None or self.lat is not None
+        if self.type is None and self.coordinates is None:
+            if self.lon is None or self.lat is None:
+                raise ValueError("lon and lat are required (or a GeoJSON Point)")
+        elif compact or self.type is None or self.coordinates is None:
+            raise ValueError("either lon and lat, or type Point with coordinates, not both")
+        elif len(self.coordinates) > 2:
+            raise ValueError("coordinates: [lon, lat] only, an altitude would not be kept")
+        else:
+            point = Point(coordinates=self.coordinates)  # the same checks as every GeoJSON point
+            self.lon, self.lat = point.lon, point.lat
 
 
 class DeviceEvent(msgspec.Struct, forbid_unknown_fields=True):
     event_id: UUID
-    seq: Annotated[int, Meta(ge=1)]
+    seq: Seq
     type: EventType
     occurred_at: datetime
     shipment_id: UUID | None = None
@@ -63,9 +107,34 @@ class DeviceEvent(msgspec.Struct, forbid_unknown_fields=True):
     location: Location | None = None
     data: dict[str, Any] = {}
 
-    def __post_init__(self) -> None:
-        if self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at needs a UTC offset (RFC 3339)")
+
+def times_problem(event: DeviceEvent) -> str | None:
+    """Why the event's times cannot be used (`field: reason`), or None, with them turned to UTC.
+
+    A time needs an offset and a UTC date Python and PostgreSQL both hold; an anchor's
+    `server_time` must also be one this server could have sent."""
+    occurred_at, problem = _utc(event.occurred_at)
+    if problem:
+        return f"occurred_at: {problem}"
+    event.occurred_at = occurred_at
+    anchor = event.clock.anchor if event.clock else None
+    if anchor:
+        server_time, problem = _utc(anchor.server_time)
+        if problem is None and server_time.year not in ANCHOR_YEARS:
+            problem = "not a time this server sent (years 2000 to 2099)"
+        if problem:
+            return f"clock.anchor.server_time: {problem}"
+        anchor.server_time = server_time
+    return None
+
+
+def _utc(at: datetime) -> tuple[datetime, str | None]:
+    if at.tzinfo is None:
+        return at, "needs a UTC offset (RFC 3339)"
+    try:
+        return at.astimezone(UTC), None
+    except OverflowError:
+        return at, "outside the years 1 to 9999 in UTC"
 
 
 class DeliveredData(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,6 +190,9 @@ class EventResult(msgspec.Struct, omit_defaults=True):
     reason: str | None = None
     detail: str | None = None  # for `invalid`: the field and what is wrong with it
     shipment: ShipmentStatus | None = None
+    # An accepted event's flags: its clock's (`clock_low_confidence`, `clock_suspect`),
+    # `custody_conflict`, and the anomalies the shipment's fold found at it.
+    flags: list[str] = []
 
 
 class PushResponse(msgspec.Struct):
@@ -140,7 +212,7 @@ class PullResponse(msgspec.Struct):
     """`snapshot: true` means: replace the local copy with these changes (all upserts)."""
 
     changes: list[Change]  # served pre-encoded (`msgspec.Raw`, built by PostgreSQL; see pull.py)
-    cursor: str
+    cursor: str | None  # null with `reset_required`: drop the cursor and take a snapshot
     has_more: bool
     reset_required: bool
     snapshot: bool
