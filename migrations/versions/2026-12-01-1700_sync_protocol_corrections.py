@@ -1,7 +1,7 @@
 """sync protocol corrections: declared skipped seqs, quarantined bodies jsonb cannot hold
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-01-1700
 
 A device that lost events before sending them declares their seqs skipped (a push's `skipped`),
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
