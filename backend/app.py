@@ -22,6 +22,7 @@ from backend.db.session import make_engine, make_sessionmaker, provide_db_sessio
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
 from backend.lib.logs import RequestIdMiddleware, configure_logging
+from backend.lib.retry import RetryTransientMiddleware
 from backend.live.controller import LiveController
 from backend.live.hub import LiveRuntime
 from backend.manifests.controller import RouteController
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {"settings": settings, "engine": engine, "sessionmaker": sessionmaker, "live": live}
         ),
-        middleware=[RequestIdMiddleware, bearer_auth()],
+        middleware=[RequestIdMiddleware, RetryTransientMiddleware, bearer_auth()],
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
         on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],
