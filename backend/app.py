@@ -67,11 +67,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings)
     live = LiveRuntime(settings)
-    notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
+    notifier = Notifier(load_provider(settings.notifications_provider), settings.public_base_url)
     sessionmaker = make_sessionmaker(engine, info=live.session_info | {NOTIFIER_KEY: notifier})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # First, so that every line of this process (start-up included) is JSON.
+        configure_logging(settings.log_level)
         await _bootstrap_admin(app)
         async with live.running():
             yield
@@ -109,7 +111,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[RequestIdMiddleware, RetryTransientMiddleware, bearer_auth()],
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
-        on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],
+        on_startup=[_tune_garbage_collector],
+        logging_config=None,  # ours (backend/lib/logs.py), not Litestar's plain-text one
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=["*"]),
         openapi_config=OpenAPIConfig(

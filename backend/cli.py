@@ -40,9 +40,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     try:
         settings = Settings.from_env(**overrides)
+        if args.command in ("serve", "worker"):
+            _check_provider(settings)
     except SettingsError as exc:
         print(f"lastmile: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+    for name in Settings.unknown_variables():
+        print(f"lastmile: warning: {name} is not a setting; ignored", file=sys.stderr)
     try:
         args.run(settings, args)
     except CommandError as exc:
@@ -57,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="lastmile",
         description="Lastmile backend. Settings come from LASTMILE_* environment variables.",
     )
+    parser.add_argument("--version", action="version", version=f"lastmile {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[..., None], help_text: str) -> argparse.ArgumentParser:
@@ -73,7 +78,14 @@ def _parser() -> argparse.ArgumentParser:
         _worker,
         "run the outbox worker and the periodic jobs alone (any number may run)",
     )
-    command("migrate", _migrate, "bring the database schema up to date (alembic upgrade head)")
+    migrate = command(
+        "migrate", _migrate, "bring the database schema up to date (alembic upgrade head)"
+    )
+    migrate.add_argument(
+        "--create-database",
+        action="store_true",
+        help="create the database first if it does not exist (when the server lets this role)",
+    )
     command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
     verify = command(
         "verify-evidence",
@@ -89,12 +101,55 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lastmile")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _check_provider(settings: Settings) -> None:
+    """A notifications provider that cannot be loaded is a bad setting, found before start."""
+    from backend.notifications.providers import load_provider
+
+    spec = settings.notifications_provider
+    try:
+        load_provider(spec)
+    except Exception as exc:
+        raise SettingsError(
+            f"LASTMILE_NOTIFICATIONS_PROVIDER={spec!r}: cannot load it ({type(exc).__name__}: "
+            f"{exc}); use 'record' or 'module:factory'"
+        ) from None
+
+
+def _require_migrated_database(settings: Settings) -> None:
+    """One line and exit 1 when the database is missing, unreachable or not migrated."""
+    import asyncpg
+
+    async def check() -> bool:
+        connection = await asyncpg.connect(settings.plain_database_url, timeout=10)
+        try:
+            return bool(await connection.fetchval("SELECT to_regclass('alembic_version')"))
+        finally:
+            await connection.close()
+
+    try:
+        migrated = asyncio.run(check())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise CommandError(_explain_db_error(exc, settings)) from None
+    if not migrated:
+        raise CommandError("the database has no tables yet: run `lastmile migrate` first")
+
+
 # serve -------------------------------------------------------------------------------------------
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    _require_migrated_database(settings)
     options = {
         "host": settings.host,
         "port": settings.port,
@@ -173,6 +228,10 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_alembic)
+    if args.create_database:
+        _create_database_if_missing(settings)
     ini = PROJECT_ROOT / "alembic.ini"
     if not ini.is_file():
         raise CommandError(f"{ini} not found: run from a checkout of the project")
@@ -185,6 +244,45 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     print("database is up to date", file=sys.stderr)
 
 
+def _quiet_alembic(record: logging.LogRecord) -> bool:
+    """Alembic's lines about its own set-up say nothing to an operator; migrations applied do."""
+    return not record.getMessage().startswith(("Context impl", "Will assume"))
+
+
+def _create_database_if_missing(settings: Settings) -> None:
+    import asyncpg
+
+    from backend.db.scratch import with_database
+
+    url = settings.plain_database_url
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+
+    async def create() -> bool:
+        try:
+            await (await asyncpg.connect(url, timeout=10)).close()
+            return False
+        except asyncpg.InvalidCatalogNameError:
+            pass
+        admin = await asyncpg.connect(with_database(url, "postgres"), timeout=10)
+        try:
+            await admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+        finally:
+            await admin.close()
+        return True
+
+    try:
+        created = asyncio.run(create())
+    except asyncpg.InsufficientPrivilegeError:
+        raise CommandError(
+            f"database {name!r} does not exist and this role may not create it: ask an "
+            f'administrator to run CREATE DATABASE "{name}" (or `createdb {name}`), then again'
+        ) from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise CommandError(_explain_db_error(exc, settings)) from None
+    if created:
+        print(f"created database {name}", file=sys.stderr)
+
+
 def _explain_db_error(exc: BaseException, settings: Settings) -> str:
     """One clear line for the failures people meet; anything else keeps its own message."""
     where = _redacted(settings.plain_database_url)
@@ -195,10 +293,10 @@ def _explain_db_error(exc: BaseException, settings: Settings) -> str:
             "(Debian: apt-get install postgresql-NN-postgis-3, NN being the server's version) "
             f"and run again. ({text.strip()})"
         )
-    if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
-        return f"cannot reach the database at {where}: {text.strip()}"
     if "does not exist" in text and "database" in text:
         return f"{text.strip()}: create it first (scripts/serve does) — {where}"
+    if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
+        return f"cannot reach the database at {where}: {text.strip()}"
     if "password authentication failed" in text or "no pg_hba.conf entry" in text:
         return f"the server refused the sign-in for {where}: {text.strip()}"
     return f"{type(exc).__name__}: {text.strip()}"
@@ -219,6 +317,7 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
     from backend.demo import DemoError, seed_demo
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    _require_migrated_database(settings)
     try:
         result = asyncio.run(seed_demo(settings))
     except DemoError as exc:
