@@ -142,7 +142,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # Read by the scripts and the tests, not by the application.
-NOT_SETTINGS = frozenset({f"{PREFIX}TEST_DATABASE_URL", f"{PREFIX}BASE_URL"})
+NOT_SETTINGS = frozenset({f"{PREFIX}TEST_DATABASE_URL", f"{PREFIX}BASE_URL", f"{PREFIX}BENCH_KEEP"})
 
 
 def _check_public_url(url: str) -> None:
