@@ -86,7 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create the database first if it does not exist (when the server lets this role)",
     )
-    command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
+    command(
+        "seed-demo",
+        _seed_demo,
+        "load the demo city once, and each day's shipments and routes once per day "
+        "(run again the same day: nothing changes)",
+    )
     verify = command(
         "verify-evidence",
         _verify_evidence,
