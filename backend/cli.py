@@ -15,13 +15,16 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
 from backend.config import Settings, SettingsError
+from backend.db.preflight import DatabaseProblem, create_if_missing, explain, require_migrated
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 log = logging.getLogger("lastmile.cli")
 
@@ -129,23 +132,11 @@ def _check_provider(settings: Settings) -> None:
         ) from None
 
 
-def _require_migrated_database(settings: Settings) -> None:
-    """One line and exit 1 when the database is missing, unreachable or not migrated."""
-    import asyncpg
-
-    async def check() -> bool:
-        connection = await asyncpg.connect(settings.plain_database_url, timeout=10)
-        try:
-            return bool(await connection.fetchval("SELECT to_regclass('alembic_version')"))
-        finally:
-            await connection.close()
-
+def _preflight(check: Callable[[Settings], T], settings: Settings) -> T:
     try:
-        migrated = asyncio.run(check())
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from None
-    if not migrated:
-        raise CommandError("the database has no tables yet: run `lastmile migrate` first")
+        return check(settings)
+    except DatabaseProblem as exc:
+        raise CommandError(str(exc)) from None
 
 
 # serve -------------------------------------------------------------------------------------------
@@ -154,7 +145,7 @@ def _require_migrated_database(settings: Settings) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    _require_migrated_database(settings)
+    _preflight(require_migrated, settings)
     options = {
         "host": settings.host,
         "port": settings.port,
@@ -235,8 +226,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     logging.getLogger("alembic").setLevel(logging.INFO)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_quiet_alembic)
-    if args.create_database:
-        _create_database_if_missing(settings)
+    if args.create_database and (created := _preflight(create_if_missing, settings)):
+        print(f"created database {created}", file=sys.stderr)
     ini = PROJECT_ROOT / "alembic.ini"
     if not ini.is_file():
         raise CommandError(f"{ini} not found: run from a checkout of the project")
@@ -245,74 +236,13 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     try:
         command.upgrade(config, "head")
     except Exception as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from exc
+        raise CommandError(explain(exc, settings)) from exc
     print("database is up to date", file=sys.stderr)
 
 
 def _quiet_alembic(record: logging.LogRecord) -> bool:
     """Alembic's lines about its own set-up say nothing to an operator; migrations applied do."""
     return not record.getMessage().startswith(("Context impl", "Will assume"))
-
-
-def _create_database_if_missing(settings: Settings) -> None:
-    import asyncpg
-
-    from backend.db.scratch import with_database
-
-    url = settings.plain_database_url
-    name = url.rsplit("/", 1)[-1].split("?", 1)[0]
-
-    async def create() -> bool:
-        try:
-            await (await asyncpg.connect(url, timeout=10)).close()
-            return False
-        except asyncpg.InvalidCatalogNameError:
-            pass
-        admin = await asyncpg.connect(with_database(url, "postgres"), timeout=10)
-        try:
-            await admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
-        finally:
-            await admin.close()
-        return True
-
-    try:
-        created = asyncio.run(create())
-    except asyncpg.InsufficientPrivilegeError:
-        raise CommandError(
-            f"database {name!r} does not exist and this role may not create it: ask an "
-            f'administrator to run CREATE DATABASE "{name}" (or `createdb {name}`), then again'
-        ) from None
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from None
-    if created:
-        print(f"created database {name}", file=sys.stderr)
-
-
-def _explain_db_error(exc: BaseException, settings: Settings) -> str:
-    """One clear line for the failures people meet; anything else keeps its own message."""
-    where = _redacted(settings.plain_database_url)
-    text = str(getattr(exc, "orig", None) or exc)
-    if "postgis" in text.lower() and ("not available" in text or "could not open" in text):
-        return (
-            f"PostGIS is not installed on the server of {where}: install it there "
-            "(Debian: apt-get install postgresql-NN-postgis-3, NN being the server's version) "
-            f"and run again. ({text.strip()})"
-        )
-    if "does not exist" in text and "database" in text:
-        return f"{text.strip()}: create it first (scripts/serve does) — {where}"
-    if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
-        return f"cannot reach the database at {where}: {text.strip()}"
-    if "password authentication failed" in text or "no pg_hba.conf entry" in text:
-        return f"the server refused the sign-in for {where}: {text.strip()}"
-    return f"{type(exc).__name__}: {text.strip()}"
-
-
-def _redacted(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if at and ":" in credentials:
-        credentials = credentials.split(":", 1)[0] + ":***"
-    return f"{scheme}{sep}{credentials}{at}{host}"
 
 
 # seed-demo ---------------------------------------------------------------------------------------
@@ -322,7 +252,7 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
     from backend.demo import DemoError, seed_demo
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    _require_migrated_database(settings)
+    _preflight(require_migrated, settings)
     try:
         result = asyncio.run(seed_demo(settings))
     except DemoError as exc:
@@ -331,7 +261,7 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
         if "does not exist" in str(exc) and "relation" in str(exc):
             raise CommandError("the database has no tables yet: run `lastmile migrate`") from exc
         if isinstance(exc, OSError):
-            raise CommandError(_explain_db_error(exc, settings)) from exc
+            raise CommandError(explain(exc, settings)) from exc
         raise
     print(result.describe())
 
@@ -381,7 +311,7 @@ async def _insert_admin(settings: Settings, email: str, password: str) -> None:
     except DomainError as exc:
         raise CommandError(exc.detail) from None
     except OSError as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from exc
+        raise CommandError(explain(exc, settings)) from exc
     finally:
         await engine.dispose()
 
