@@ -183,6 +183,7 @@ def _log_config(level: str) -> dict[str, object]:
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
     from backend.lib.logs import configure_logging
 
+    _preflight(require_migrated, settings)
     configure_logging(settings.log_level)
     asyncio.run(_run_worker(settings))
 
@@ -295,6 +296,7 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
     except msgspec.ValidationError as exc:
         text, _, path = str(exc).rpartition(" - at `$.")
         raise CommandError(f"--{path.rstrip('`')}: {text}" if path else str(exc)) from None
+    _preflight(require_migrated, settings)
     asyncio.run(_insert_admin(settings, data.email, data.password))
     print(f"created admin {data.email.lower()}")
 

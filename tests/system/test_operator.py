@@ -58,9 +58,17 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", ["serve", "seed-demo"])
-def test_a_missing_database_is_one_line_and_exit_1(command: str) -> None:
-    result = run(command, database_url=MISSING_DB)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve"],
+        ["seed-demo"],
+        ["worker"],
+        ["create-admin", "--email=a@b.c", "--password=pw-123456"],
+    ],
+)
+def test_a_missing_database_is_one_line_and_exit_1(command: list[str]) -> None:
+    result = run(*command, database_url=MISSING_DB)
     assert result.returncode == 1
     line = one_line(result.stderr)
     assert f'"{TEST_DB}_missing" does not exist' in line
