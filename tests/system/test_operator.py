@@ -181,3 +181,41 @@ async def test_the_root_links_to_docs_and_health(client: AsyncTestClient) -> Non
     page = await client.get("/", headers={"accept": "text/html"})
     assert page.headers["content-type"].startswith("text/html")
     assert 'href="/readyz"' in page.text
+
+
+def test_simulate_names_the_url_it_cannot_reach_and_follows_lastmile_port() -> None:
+    port = free_port()  # nothing listens there
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.simulator", "--devices", "1"],
+        env=_env(LASTMILE_PORT=str(port), LASTMILE_BOOTSTRAP_ADMIN_PASSWORD="x-password"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"cannot connect to http://127.0.0.1:{port}" in one_line(result.stderr)
+    helped = subprocess.run(
+        [sys.executable, "-m", "backend.simulator", "--help"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "--url" in helped.stdout
+    assert "(default: 0.3)" in helped.stdout  # every flag shows its default
+
+
+def test_bench_help_lists_every_bench() -> None:
+    helped = subprocess.run(
+        [sys.executable, "-m", "backend.bench", "--help"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for bench in ("sync", "live"):
+        assert f"\n    {bench} " in helped.stdout
+    assert "--keep" in helped.stdout
