@@ -40,8 +40,10 @@ class RetryTransientMiddleware:
             return message
 
         for attempt in range(ATTEMPTS):
-            run_receive = recording_receive if attempt == 0 else _replay(received, receive)
-            if not await self._run(scope, run_receive, send, may_retry=attempt < ATTEMPTS - 1):
+            first = attempt == 0
+            run_scope = scope if first else _fresh(scope)
+            run_receive = recording_receive if first else _replay(received, receive)
+            if not await self._run(run_scope, run_receive, send, may_retry=attempt < ATTEMPTS - 1):
                 return
             await asyncio.sleep(PAUSE_SECONDS[attempt] * (0.5 + random.random()))
 
@@ -58,7 +60,7 @@ class RetryTransientMiddleware:
             if not discard:
                 await send(message)
 
-        await self.app(_fresh(scope), receive, guarded_send)
+        await self.app(scope, receive, guarded_send)
         return discard
 
 
