@@ -15,6 +15,7 @@ import asyncpg
 
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
+from backend.bench.middleware import run_middleware
 from backend.bench.server import KEEP_VARIABLE
 from backend.bench.sync import SyncBench, run_sync
 from backend.db.scratch import drop_database, with_database
@@ -68,6 +69,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    commands.add_parser(
+        "middleware",
+        help="what the in-server retry of transient faults costs a request (no database)",
+        description="In-process ASGI calls with a no-op middleware and with the retry "
+        "middleware, alternated; the best round of each. See docs/benchmarks.md.",
+    )
     return parser.parse_args(argv)
 
 
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_bench(args)
     finally:
-        if not args.keep:
+        if not args.keep and args.command != "middleware":
             asyncio.run(_drop_quietly(database_url(args)))
 
 
@@ -97,6 +104,8 @@ async def _drop_quietly(url: str) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.command == "middleware":
+        return run_middleware()
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

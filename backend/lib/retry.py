@@ -53,7 +53,8 @@ class RetryTransientMiddleware:
 
         async def guarded_send(message: Message) -> None:
             nonlocal discard
-            if message["type"] == "http.response.start":
+            # Only a 503 can carry the marker: every other answer passes untouched.
+            if message["type"] == "http.response.start" and message["status"] == 503:
                 headers = MutableScopeHeaders.from_message(message)
                 discard = may_retry and RETRY_MARKER in headers
                 headers.pop(RETRY_MARKER, None)
