@@ -30,6 +30,7 @@ from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
+from backend.lib.retry import RetryTransientMiddleware
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import make_limiter
 from backend.limits.middleware import (
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = make_engine(settings)
     live = LiveRuntime(settings)
-    notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
+    notifier = Notifier(load_provider(settings.notifications_provider), settings.public_base_url)
     process_services = {NOTIFIER_KEY: notifier, CHECKS_KEY: load_checks(settings)}
     sessionmaker = make_sessionmaker(engine, info=live.session_info | process_services)
     limiter = make_limiter(settings)
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # First, so that every line of this process (start-up included) is JSON.
+        configure_logging(settings.log_level)
         await _bootstrap_admin(app)
         async with live.running():
             yield
@@ -138,11 +141,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             bearer_auth(),
             AccountRateLimitMiddleware(limiter),
             RejectNulMiddleware,
+            RetryTransientMiddleware,
         ],
         request_class=CheckedRequest,
         exception_handlers=exception_handlers,
         lifespan=[lifespan, background],
-        on_startup=[lambda: configure_logging(settings.log_level), _tune_garbage_collector],
+        on_startup=[_tune_garbage_collector],
+        logging_config=None,  # ours (backend/lib/logs.py), not Litestar's plain-text one
         request_max_body_size=largest_body_limit(settings),
         cors_config=CORSConfig(allow_origins=settings.cors_origins),
         openapi_config=OpenAPIConfig(

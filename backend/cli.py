@@ -15,13 +15,16 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
 from backend.config import Settings, SettingsError
+from backend.db.preflight import DatabaseProblem, create_if_missing, explain, require_migrated
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXIT_USAGE = 2
+T = TypeVar("T")
 
 log = logging.getLogger("lastmile.cli")
 
@@ -40,9 +43,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     try:
         settings = Settings.from_env(**overrides)
+        if args.command in ("serve", "worker"):
+            _check_provider(settings)
     except SettingsError as exc:
         print(f"lastmile: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+    for name in Settings.unknown_variables():
+        print(f"lastmile: warning: {name} is not a setting; ignored", file=sys.stderr)
     try:
         args.run(settings, args)
     except CommandError as exc:
@@ -57,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="lastmile",
         description="Lastmile backend. Settings come from LASTMILE_* environment variables.",
     )
+    parser.add_argument("--version", action="version", version=f"lastmile {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[..., None], help_text: str) -> argparse.ArgumentParser:
@@ -73,8 +81,20 @@ def _parser() -> argparse.ArgumentParser:
         _worker,
         "run the outbox worker and the periodic jobs alone (any number may run)",
     )
-    command("migrate", _migrate, "bring the database schema up to date (alembic upgrade head)")
-    command("seed-demo", _seed_demo, "load the demo city (does nothing if it is there already)")
+    migrate = command(
+        "migrate", _migrate, "bring the database schema up to date (alembic upgrade head)"
+    )
+    migrate.add_argument(
+        "--create-database",
+        action="store_true",
+        help="create the database first if it does not exist (when the server lets this role)",
+    )
+    command(
+        "seed-demo",
+        _seed_demo,
+        "load the demo city once, and each day's shipments and routes once per day "
+        "(run again the same day: nothing changes)",
+    )
     verify = command(
         "verify-evidence",
         _verify_evidence,
@@ -89,12 +109,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lastmile")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _check_provider(settings: Settings) -> None:
+    """A notifications provider that cannot be loaded is a bad setting, found before start."""
+    from backend.notifications.providers import load_provider
+
+    spec = settings.notifications_provider
+    try:
+        load_provider(spec)
+    except Exception as exc:
+        raise SettingsError(
+            f"LASTMILE_NOTIFICATIONS_PROVIDER={spec!r}: cannot load it ({type(exc).__name__}: "
+            f"{exc}); use 'record' or 'module:factory'"
+        ) from None
+
+
+def _preflight(check: Callable[[Settings], T], settings: Settings) -> T:
+    try:
+        return check(settings)
+    except DatabaseProblem as exc:
+        raise CommandError(str(exc)) from None
+
+
 # serve -------------------------------------------------------------------------------------------
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    _preflight(require_migrated, settings)
     options = {
         "host": settings.host,
         "port": settings.port,
@@ -132,6 +183,7 @@ def _log_config(level: str) -> dict[str, object]:
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
     from backend.lib.logs import configure_logging
 
+    _preflight(require_migrated, settings)
     configure_logging(settings.log_level)
     asyncio.run(_run_worker(settings))
 
@@ -177,6 +229,10 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_alembic)
+    if args.create_database and (created := _preflight(create_if_missing, settings)):
+        print(f"created database {created}", file=sys.stderr)
     ini = PROJECT_ROOT / "alembic.ini"
     if not ini.is_file():
         raise CommandError(f"{ini} not found: run from a checkout of the project")
@@ -185,35 +241,13 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     try:
         command.upgrade(config, "head")
     except Exception as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from exc
+        raise CommandError(explain(exc, settings)) from exc
     print("database is up to date", file=sys.stderr)
 
 
-def _explain_db_error(exc: BaseException, settings: Settings) -> str:
-    """One clear line for the failures people meet; anything else keeps its own message."""
-    where = _redacted(settings.plain_database_url)
-    text = str(getattr(exc, "orig", None) or exc)
-    if "postgis" in text.lower() and ("not available" in text or "could not open" in text):
-        return (
-            f"PostGIS is not installed on the server of {where}: install it there "
-            "(Debian: apt-get install postgresql-NN-postgis-3, NN being the server's version) "
-            f"and run again. ({text.strip()})"
-        )
-    if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
-        return f"cannot reach the database at {where}: {text.strip()}"
-    if "does not exist" in text and "database" in text:
-        return f"{text.strip()}: create it first (scripts/serve does) — {where}"
-    if "password authentication failed" in text or "no pg_hba.conf entry" in text:
-        return f"the server refused the sign-in for {where}: {text.strip()}"
-    return f"{type(exc).__name__}: {text.strip()}"
-
-
-def _redacted(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if at and ":" in credentials:
-        credentials = credentials.split(":", 1)[0] + ":***"
-    return f"{scheme}{sep}{credentials}{at}{host}"
+def _quiet_alembic(record: logging.LogRecord) -> bool:
+    """Alembic's lines about its own set-up say nothing to an operator; migrations applied do."""
+    return not record.getMessage().startswith(("Context impl", "Will assume"))
 
 
 # seed-demo ---------------------------------------------------------------------------------------
@@ -223,6 +257,7 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
     from backend.demo import DemoError, seed_demo
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    _preflight(require_migrated, settings)
     try:
         result = asyncio.run(seed_demo(settings))
     except DemoError as exc:
@@ -231,7 +266,7 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
         if "does not exist" in str(exc) and "relation" in str(exc):
             raise CommandError("the database has no tables yet: run `lastmile migrate`") from exc
         if isinstance(exc, OSError):
-            raise CommandError(_explain_db_error(exc, settings)) from exc
+            raise CommandError(explain(exc, settings)) from exc
         raise
     print(result.describe())
 
@@ -265,6 +300,7 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
     except msgspec.ValidationError as exc:
         text, _, path = str(exc).rpartition(" - at `$.")
         raise CommandError(f"--{path.rstrip('`')}: {text}" if path else str(exc)) from None
+    _preflight(require_migrated, settings)
     asyncio.run(_insert_admin(settings, data.email, data.password))
     print(f"created admin {data.email.lower()}")
 
@@ -281,7 +317,7 @@ async def _insert_admin(settings: Settings, email: str, password: str) -> None:
     except DomainError as exc:
         raise CommandError(exc.detail) from None
     except OSError as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from exc
+        raise CommandError(explain(exc, settings)) from exc
     finally:
         await engine.dispose()
 

@@ -5,9 +5,11 @@ Every setting is documented in docs/configuration.md; keep the two in step.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -57,7 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_position_interval_seconds: Annotated[float, Meta(ge=0, le=3600)] = 5.0
     live_feed_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 30
     notifications_provider: str = "record"
-    public_url: str = "http://127.0.0.1:8000"
+    # Where recipients' links point; unset: this server's own host and port.
+    public_url: str | None = None
     embedded_worker: bool = True
     worker_poll_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
     tracking_max_pings: Annotated[int, Meta(ge=1, le=10_000)] = 1_000
@@ -95,6 +98,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     courier_jobs_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 300.0
 
     def __post_init__(self) -> None:
+        if self.public_url is not None:
+            _check_public_url(self.public_url)
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)
         if self.blob_backend == "s3" and not all(s3):
             raise ValueError(
@@ -107,7 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Origins allowed to call the API from a browser: the setting, or else only the app's
         own (`public_url`), whose pages need no CORS but are named so the list is never empty."""
         if self.cors_allowed_origins is None:
-            scheme, _, rest = self.public_url.partition("://")
+            scheme, _, rest = self.public_base_url.partition("://")
             return [f"{scheme}://{rest.split('/', 1)[0]}"]
         return [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
 
@@ -118,6 +123,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not sep or not scheme.startswith("postgres"):
             raise SettingsError(f"{PREFIX}DATABASE_URL must be a postgresql:// URL, got {scheme!r}")
         return f"postgresql+asyncpg://{rest}"
+
+    @property
+    def public_base_url(self) -> str:
+        """`public_url`, or the address this server listens on (loopback for a wildcard)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def plain_database_url(self) -> str:
@@ -134,6 +149,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raw[field.name] = env[name]
         if "database_url" not in raw and env.get("DATABASE_URL"):
             raw["database_url"] = env["DATABASE_URL"]
+        if isinstance(raw.get("log_level"), str):
+            raw["log_level"] = str(raw["log_level"]).strip().upper()
         raw.update(overrides)
         try:
             settings = msgspec.convert(raw, cls, strict=False)
@@ -142,11 +159,55 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         settings.async_database_url  # noqa: B018 - validates the scheme
         return settings
 
+    @classmethod
+    def unknown_variables(cls, environ: Mapping[str, str] | None = None) -> list[str]:
+        """`LASTMILE_*` variables that are no setting (a typo is otherwise silently ignored),
+        each with the closest setting's name when there is one."""
+        env = os.environ if environ is None else environ
+        known = {PREFIX + f.name.upper() for f in msgspec.structs.fields(cls)} | NOT_SETTINGS
+        suffixes = sorted(name.removeprefix(PREFIX) for name in known)
+        found = []
+        for name in sorted(n for n in env if n.startswith(PREFIX) and n not in known):
+            close = difflib.get_close_matches(name.removeprefix(PREFIX), suffixes, n=1, cutoff=0.75)
+            found.append(f"{name} (did you mean {PREFIX}{close[0]}?)" if close else name)
+        return found
+
+
+# Read by the scripts and the tests, not by the application.
+NOT_SETTINGS = frozenset(
+    {
+        f"{PREFIX}TEST_DATABASE_URL",
+        f"{PREFIX}BASE_URL",
+        f"{PREFIX}BENCH_KEEP",
+        f"{PREFIX}FUZZ_EXAMPLES",
+    }
+)
+
+
+def _check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{PREFIX}PUBLIC_URL={url!r}: the port is not a number") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{PREFIX}PUBLIC_URL={url!r}: expected http(s)://host[:port][/path]")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{PREFIX}PUBLIC_URL={url!r}: no query or fragment, a base URL only")
+
 
 def _explain(message: str, raw: Mapping[str, object]) -> str:
-    """Turn msgspec's `... - at `$.port`` into a message naming the variable and its value."""
+    """Turn msgspec's `... - at `$.port`` into a message naming the variable and its value (and,
+    for a choice, the values allowed)."""
     text, found, path = message.rpartition(" - at `$.")
     if not found:
-        return f"invalid settings: {message}"
+        return message if message.startswith(PREFIX) else f"invalid settings: {message}"
     field = path.rstrip("`")
-    return f"{PREFIX}{field.upper()}={raw.get(field)!r}: {text}"
+    allowed = _choices(field)
+    hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+    return f"{PREFIX}{field.upper()}={raw.get(field)!r}: {text}{hint}"
+
+
+def _choices(field: str) -> list[str]:
+    hint = get_type_hints(Settings).get(field)
+    return [str(v) for v in get_args(hint)] if get_origin(hint) is Literal else []

@@ -83,7 +83,8 @@ lm_ensure_uv() {
         fi
         lm_log "installing uv from PyPI into .lastmile/tools"
         # --target keeps it out of the system Python (and out of PEP 668's way).
-        python3 -m pip install --quiet --disable-pip-version-check --target "$tools" uv >&2
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+            --target "$tools" uv >&2
     fi
     export PATH="$tools/bin:$PATH"
 }

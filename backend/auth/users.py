@@ -1,5 +1,6 @@
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
@@ -29,10 +30,17 @@ class UserService:
         return user
 
     async def ensure_admin(self, email: str, password: str) -> bool:
-        """Create the admin unless a user with that email exists; True when created."""
+        """Create the admin unless a user with that email exists; True when created.
+
+        Several API processes start at once and each ensures the admin: the one that loses the
+        race meets the unique email (or the row) and has nothing to do."""
         if await self.users.by_email(email):
             return False
-        await self.create(email, password, "admin")
+        try:
+            async with self.session.begin_nested():
+                await self.create(email, password, "admin")
+        except (Conflict, IntegrityError):
+            return False
         return True
 
     async def set_active(self, user_id: UUID, active: bool) -> None:

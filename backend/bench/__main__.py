@@ -1,5 +1,7 @@
-"""`python -m backend.bench sync`: measure the sync path (scripts/bench). It measures, it does not
-gate: the exit status is 0 whatever the figures, non-zero only when the bench could not run."""
+"""`scripts/bench BENCH`: measurements against targets (docs/benchmarks.md). A bench measures, it
+does not gate: the exit status is 0 whatever the figures, non-zero only when it could not run.
+Each drops and re-creates its own database (the name must contain 'bench'), starts the API
+itself, and removes the database and the server logs when it ends, unless --keep."""
 
 from __future__ import annotations
 
@@ -9,21 +11,33 @@ import os
 import signal
 import sys
 
+import asyncpg
+
 from backend.bench.limits import LimitsBench, run_limits
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
+from backend.bench.middleware import run_middleware
 from backend.bench.offers import OffersBench, run_offers
+from backend.bench.server import KEEP_VARIABLE
 from backend.bench.sync import SyncBench, run_sync
-from backend.db.scratch import with_database
+from backend.db.scratch import drop_database, with_database
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the bench database and the server logs when the bench ends",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="BENCH", title="benches (scripts/bench BENCH -h)"
+    )
     sync = commands.add_parser(
         "sync",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="push throughput and pull latency, end to end and raw",
         description="Creates (drops first) the bench database, starts the API itself with 1 "
         "and then 2 workers, seeds a fleet and measures. See docs/benchmarks.md.",
@@ -80,6 +94,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     offers.add_argument("--contenders", type=int, default=o.contenders)
     offers.add_argument("--rounds", type=int, default=o.rounds, help="contention rounds")
     offers.add_argument("--output", help="also write the table to this file")
+    commands.add_parser(
+        "middleware",
+        help="what the in-server retry of transient faults costs a request (no database)",
+        description="In-process ASGI calls with a no-op middleware and with the retry "
+        "middleware, alternated; the best round of each. See docs/benchmarks.md.",
+    )
     return parser.parse_args(argv)
 
 
@@ -92,6 +112,25 @@ def database_url(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.keep:
+        os.environ[KEEP_VARIABLE] = "1"
+    try:
+        return run_bench(args)
+    finally:
+        if not args.keep and args.command != "middleware":
+            asyncio.run(_drop_quietly(database_url(args)))
+
+
+async def _drop_quietly(url: str) -> None:
+    try:
+        await drop_database(url, marker="bench")
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"bench database not dropped: {exc}", file=sys.stderr)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    if args.command == "middleware":
+        return run_middleware()
     if args.command == "limits":
         bench_limits = LimitsBench(database_url(args), seconds=args.seconds, rounds=args.rounds)
         return run_and_print(lambda say: run_limits(bench_limits, say), args.output)

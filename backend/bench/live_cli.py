@@ -15,6 +15,7 @@ from backend.bench.live import LiveBench
 def add_live_parser(commands: Any) -> None:
     live = commands.add_parser(
         "live",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="commit-to-subscriber latency over SSE, and pings ingested per second",
         description="Creates (drops first) the bench database, starts the API itself, opens "
         "SSE streams, pushes status changes and posts pings. See docs/benchmarks.md.",

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "admin@bench.local"
 ADMIN_PASSWORD = "bench-password"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"
+# Set by `scripts/bench --keep`: the bench database and the server logs stay for a look.
+KEEP_VARIABLE = "LASTMILE_BENCH_KEEP"
 
 
 async def fresh_database(url: str) -> None:
@@ -86,10 +88,17 @@ def running_server(database_url: str, workers: int, pool_size: int) -> Iterator[
 
 @contextmanager
 def api_process(
-    env: dict[str, str], *, workers: int = 1, log_prefix: str = "lastmile-", keep_log: bool = True
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    log_prefix: str = "lastmile-",
+    keep_log: bool | None = None,
 ) -> Iterator[Server]:
     """The API under uvicorn on a free loopback port, with `LASTMILE_*` settings from `env`
-    (over this process's environment); stopped on the way out, whatever happened."""
+    (over this process's environment); stopped on the way out, whatever happened. Its log is
+    removed then, unless `keep_log` (default: `scripts/bench --keep`) or the server failed."""
+    if keep_log is None:
+        keep_log = os.environ.get(KEEP_VARIABLE) == "1"
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix=log_prefix, suffix=".log")[1])
     command = [
@@ -116,12 +125,16 @@ def api_process(
             start_new_session=True,
         )
     server = Server(process, f"http://127.0.0.1:{port}", workers, log_path)
+    failed = False
     try:
         wait_ready(server)
         yield server
+    except BaseException:
+        failed = True  # its log says why
+        raise
     finally:
         stop(process)
-        if not keep_log:
+        if not (keep_log or failed):
             log_path.unlink(missing_ok=True)
 
 

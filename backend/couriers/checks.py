@@ -95,7 +95,7 @@ def load_checks(settings: Settings) -> CourierChecks:
         if not module_name or not factory_name:
             raise ValueError(f"checks provider must be 'local' or 'module:factory', not {spec!r}")
         provider = getattr(importlib.import_module(module_name), factory_name)(settings)
-    return CourierChecks(provider, settings.public_url)
+    return CourierChecks(provider, settings.public_base_url)
 
 
 def checks_for(session: AsyncSession) -> CourierChecks | None:

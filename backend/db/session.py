@@ -6,6 +6,13 @@ therefore becomes an error response, never a silent 2xx. Workers and scripts use
 
 Work that must only follow a successful commit (publishing to the live feeds) is registered with
 `after_commit`; the unit of work runs it once the commit returned and drops it on a rollback.
+
+Dead connections: push and pull run SQL straight on the asyncpg connection, where a connection
+the server dropped never becomes a SQLAlchemy disconnect error, so SQLAlchemy would keep pooling
+it. Two guards instead of a pre-ping (which costs three round trips per checkout): a checkout
+refuses a connection asyncpg already knows is closed (and recycles the whole pool: the server
+dropping one usually dropped all), and a unit of work that fails on a closed raw connection
+invalidates it rather than returning it to the pool.
 """
 
 import logging
@@ -16,7 +23,7 @@ from typing import Any
 import asyncpg
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,10 +33,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.config import Settings
+from backend.lib.errors import COMMIT_FAILED
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         # No overflow: a connection opened for a burst is closed when returned, and the next
@@ -41,6 +49,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "lastmile", "timezone": "UTC"}},
     )
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A local check (no round trip): asyncpg marks a connection closed as soon as the event loop
+    reads the server's goodbye. Raising here makes the pool reconnect and retry the checkout."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.InvalidatePoolError("pooled connection closed by the server")
 
 
 log = logging.getLogger("lastmile.db")
@@ -80,14 +98,31 @@ async def unit_of_work(
             yield session
         except BaseException:
             session.info.pop(AFTER_COMMIT, None)
+            await _invalidate_if_closed(session)
             await session.rollback()
             raise
         try:
             await session.commit()
-        except BaseException:
+        except BaseException as exc:
+            # Whether a lost connection lost the COMMIT too is unknown: not safe to replay.
+            setattr(exc, COMMIT_FAILED, True)
             session.info.pop(AFTER_COMMIT, None)
+            await _invalidate_if_closed(session)
             raise
         _run_after_commit(session)
+
+
+async def _invalidate_if_closed(session: AsyncSession) -> None:
+    """Keep a connection that died under the raw-asyncpg path out of the pool."""
+    raw: asyncpg.Connection | None = session.info.get(RAW_CONNECTION)
+    if raw is None or not raw.is_closed() or not session.in_transaction():
+        return
+    try:
+        connection = await session.connection()
+        await connection.invalidate()
+    except exc.SQLAlchemyError:  # the session is past using; the rollback cleans up
+        return
+    log.warning("database connection lost mid-transaction; it was discarded")
 
 
 async def raw_connection(session: AsyncSession, **execution_options: Any) -> asyncpg.Connection:
@@ -105,9 +140,9 @@ async def raw_connection(session: AsyncSession, **execution_options: Any) -> asy
     connection = await session.connection(execution_options=execution_options or None)
     pooled = await connection.get_raw_connection()
     adapter: Any = pooled.dbapi_connection
+    session.info[RAW_CONNECTION] = pooled.driver_connection
     if adapter._transaction is None:
         await adapter._start_transaction()
-    session.info[RAW_CONNECTION] = pooled.driver_connection
     return pooled.driver_connection
 
 

@@ -3,6 +3,11 @@
 Services raise `DomainError` subclasses (they never import Litestar); the handlers below turn
 those, Litestar's own HTTP errors and anything unexpected into problem documents. Validation
 problems name the field in `errors: [{field, message}]`.
+
+Transient faults (the database unreachable or its connection lost, a deadlock, a serialization
+failure, a full or unwritable blob store) are not bugs: they answer 503 with `Retry-After`, and
+the ones that certainly left nothing behind are first retried inside the server
+(backend/lib/retry.py). See docs/faults.md.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import socket
 from collections.abc import Collection
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -86,6 +93,18 @@ class ServiceBusy(RateLimited):
 
     status = 503
     code = "service_busy"
+
+
+class Unavailable(DomainError):
+    """A fault that passes (storage full or read-only, a dependency down): 503 + Retry-After."""
+
+    status = 503
+    code = "unavailable"
+    retry_after = 5
+
+    @property
+    def headers(self) -> dict[str, str]:  # type: ignore[override]
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Invalid(DomainError):
@@ -169,6 +188,8 @@ def problem_document(status: int, detail: str, *, code: str) -> dict[str, Any]:
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+    if isinstance(exc, Unavailable):
+        log.warning("unavailable: %s", exc.detail)
     return problem(exc.status, exc.detail, code=exc.code, errors=exc.errors, headers=exc.headers)
 
 
@@ -219,7 +240,83 @@ def _http_error(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     return problem(exc.status_code, exc.detail, code=code, headers=exc.headers)
 
 
+# Transient faults -------------------------------------------------------------------------------
+
+DEADLOCK = "deadlock"
+SERIALIZATION_FAILURE = "serialization_failure"
+DATABASE_UNAVAILABLE = "database_unavailable"
+# Rolled back by the server, whatever the request did: safe to run again inside the server.
+ROLLED_BACK = frozenset({DEADLOCK, SERIALIZATION_FAILURE})
+RETRY_MARKER = "x-lastmile-retry"  # set on a 503 the retry middleware may replay; never sent
+COMMIT_FAILED = "_lastmile_commit_failed"  # set on an exception raised by COMMIT
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+_CLOSED_MESSAGES = ("connection is closed", "connection was closed", "underlying connection")
+_TRANSIENT_DETAIL = {
+    DEADLOCK: "The change lost a lock race with another; nothing was saved. Send it again.",
+    SERIALIZATION_FAILURE: "The change raced another; nothing was saved. Send it again.",
+    DATABASE_UNAVAILABLE: "The database is unavailable for a moment. Send the request again.",
+}
+RETRY_AFTER_SECONDS = {DEADLOCK: 1, SERIALIZATION_FAILURE: 1, DATABASE_UNAVAILABLE: 5}
+
+
+def transient_fault(exc: BaseException) -> str | None:
+    """DEADLOCK, SERIALIZATION_FAILURE or DATABASE_UNAVAILABLE when `exc` (or what it wraps) is
+    one, else None. Reads SQLSTATEs, so the ORM's wrapped errors and raw asyncpg ones agree."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BaseExceptionGroup):  # cleanups of several dependencies
+            return next(filter(None, map(transient_fault, current.exceptions)), None)
+        if kind := _fault_of(current):
+            return kind
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
+def _fault_of(exc: BaseException) -> str | None:
+    state = getattr(exc, "sqlstate", None)
+    if isinstance(state, str):
+        if state == "40P01":
+            return DEADLOCK
+        if state == "40001":
+            return SERIALIZATION_FAILURE
+        if state.startswith(_UNAVAILABLE_SQLSTATES):
+            return DATABASE_UNAVAILABLE
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DATABASE_UNAVAILABLE
+    if isinstance(
+        exc, asyncpg.ConnectionDoesNotExistError | asyncpg.exceptions.InternalClientError
+    ):
+        return DATABASE_UNAVAILABLE
+    if isinstance(exc, asyncpg.InterfaceError | DBAPIError) and any(
+        text in str(exc) for text in _CLOSED_MESSAGES
+    ):
+        return DATABASE_UNAVAILABLE
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
+        return DATABASE_UNAVAILABLE
+    return None
+
+
+def _transient(request: Request, exc: BaseException, kind: str) -> Response[dict[str, Any]]:
+    log.warning(
+        "%s on %s %s: %s",
+        kind,
+        request.method,
+        request.url.path,
+        f"{type(exc).__name__}: {exc}"[:300],
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS[kind])}
+    # Rolled back for sure: a deadlock or serialization failure, or a lost connection before
+    # COMMIT was sent (the server rolls back an open transaction whose connection is gone).
+    if kind in ROLLED_BACK or not getattr(exc, COMMIT_FAILED, False):
+        headers[RETRY_MARKER] = "1"
+    return problem(503, _TRANSIENT_DETAIL[kind], code=kind, headers=headers)
+
+
 def _database_error(request: Request, exc: DBAPIError) -> Response[dict[str, Any]]:
+    if kind := transient_fault(exc):
+        return _transient(request, exc, kind)
     log.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         500, "The database refused the change; nothing was saved.", code="database_error"
@@ -227,6 +324,8 @@ def _database_error(request: Request, exc: DBAPIError) -> Response[dict[str, Any
 
 
 def _unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    if kind := transient_fault(exc):
+        return _transient(request, exc, kind)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal server error", code="internal_error")
 
@@ -249,6 +348,7 @@ __all__ = [
     "RateLimited",
     "ServiceBusy",
     "Unauthorized",
+    "Unavailable",
     "exception_handlers",
     "problem",
 ]

@@ -6,6 +6,11 @@ one NOTIFYs. Publishing only queues; a flusher sends everything queued since its
 in one statement (`pg_notify` over `unnest`), in its own tiny transaction, never inside a write
 transaction. If the listening connection drops, it reconnects and emits RESET on every channel
 so subscribers know they may have missed messages (SSE clients then resume from the database).
+
+The flusher is supervised: whatever a send raises (asyncpg raises `InternalClientError` when the
+connection is terminated in the middle of a NOTIFY), the batch is put back, the error logged,
+and the loop goes on after a backoff with a fresh connection. `health()` says why publishing
+fails until a send succeeds again; /readyz reports it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,16 @@ from backend.config import Settings
 log = logging.getLogger("lastmile.live")
 RESET = b"reset"
 RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+# Messages kept for the next try while publishing fails; older ones beyond it are dropped (they
+# stay in the database: SSE clients resume from there, dispatch screens reload).
+MAX_UNSENT = 10_000
+HEALTH_CONNECT_SECONDS = 3.0
+PUBLISHER_NAME = "lastmile-live-publisher"
+LISTENER_NAME = "lastmile-live-listener"
+
+
+class PublishFailed(Exception):
+    """The publishing connection failed twice in a row on the same batch."""
 
 
 class PostgresChannelsBackend(ChannelsBackend):
@@ -43,19 +58,21 @@ class PostgresChannelsBackend(ChannelsBackend):
         self._publisher: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._failure: str | None = None
 
     async def on_startup(self) -> None:
         self._queue = asyncio.Queue()
         self._wakeup = asyncio.Event()
         self._flushing = asyncio.Lock()
         self._listener = await self._listen()
-        self._publisher = await asyncpg.connect(self._dsn)
+        self._publisher = await self._connect(PUBLISHER_NAME)
         self._tasks = [asyncio.create_task(self._flush_forever())]
 
     async def on_shutdown(self) -> None:
         self._closing = True
         if self._pending:
-            await self._flush()
+            with contextlib.suppress(PublishFailed):
+                await self._flush()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -90,10 +107,27 @@ class PostgresChannelsBackend(ChannelsBackend):
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
         raise NotImplementedError("the live feeds replay from the database, not the channel")
 
+    async def health(self) -> str | None:
+        """None while this process can publish; else why not. A publishing connection the
+        server closed is reopened here, so a readiness probe learns it before a publish does."""
+        if self._tasks and self._tasks[0].done() and not self._closing:
+            return "the live-feed publisher has stopped"
+        if self._failure:
+            return self._failure
+        try:
+            async with self._flushing:
+                await asyncio.wait_for(self._ensure_publisher(), HEALTH_CONNECT_SECONDS)
+        except Exception as exc:
+            return f"the live-feed publisher cannot connect: {type(exc).__name__}: {exc}"
+        return None
+
     # internals -------------------------------------------------------------------------------
 
+    async def _connect(self, name: str) -> asyncpg.Connection:
+        return await asyncpg.connect(self._dsn, server_settings={"application_name": name})
+
     async def _listen(self) -> asyncpg.Connection:
-        connection = await asyncpg.connect(self._dsn)
+        connection = await self._connect(LISTENER_NAME)
         for channel in self._channels:
             await connection.add_listener(channel, self._on_notify)
         connection.add_termination_listener(self._on_listener_lost)
@@ -121,16 +155,38 @@ class PostgresChannelsBackend(ChannelsBackend):
             return
 
     async def _flush_forever(self) -> None:
+        """Flush whenever something is queued; on a failure log, back off and go on."""
+        failures = 0
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception as exc:
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                self._failure = f"publishing fails: {type(exc).__name__}: {exc}"
+                log.error("live feed publisher: %s; trying again in %.1f s", self._failure, delay)
+                await asyncio.sleep(delay)
+                self._wakeup.set()
+            else:
+                failures = 0
 
     async def _flush(self) -> None:
         async with self._flushing:
             batch, self._pending = self._pending, []
-            if batch:
+            if not batch:
+                return
+            try:
                 await self._send(batch)
+            except Exception:
+                self._pending[:0] = batch
+                if len(self._pending) > MAX_UNSENT:
+                    dropped = len(self._pending) - MAX_UNSENT
+                    del self._pending[:dropped]
+                    log.error("live feed: %d unsent messages dropped", dropped)
+                raise
+            self._failure = None
 
     async def _send(self, batch: list[tuple[str, str]]) -> None:
         channels, payloads = [c for c, _ in batch], [p for _, p in batch]
@@ -143,16 +199,17 @@ class PostgresChannelsBackend(ChannelsBackend):
                     payloads,
                 )
                 return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("live feed publish failed (try %d): %s", attempt + 1, exc)
+            except Exception as exc:  # asyncpg's errors do not share one base class
+                log.warning("live feed publish failed (try %d): %r", attempt + 1, exc)
                 stale, self._publisher = self._publisher, None
                 if stale is not None:
                     stale.terminate()
-        log.error("live feed: %d messages could not be published", len(batch))
+                if attempt:
+                    raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
 
     async def _ensure_publisher(self) -> None:
         if self._publisher is None or self._publisher.is_closed():
-            self._publisher = await asyncpg.connect(self._dsn)
+            self._publisher = await self._connect(PUBLISHER_NAME)
 
 
 class RedisPubSubBackend(RedisChannelsPubSubBackend):

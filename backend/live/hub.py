@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from litestar.channels import ChannelsPlugin
+from litestar.channels import ChannelsBackend, ChannelsPlugin
 
 from backend.config import Settings
 from backend.lib.clock import utcnow
@@ -155,6 +155,15 @@ class LiveRuntime:
         self.channel = channel_name(settings)
         self.publisher = LivePublisher(self.channel)
         self.throttle = PositionThrottle(settings.live_position_interval_seconds)
+        self.backend: ChannelsBackend | None = None
+        self.down: str | None = None  # why the live feeds did not start, if they did not
+
+    async def health(self) -> str | None:
+        """None when the live feeds work in this process; else what is wrong (for /readyz)."""
+        if self.down:
+            return self.down
+        check = getattr(self.backend, "health", None)
+        return await check() if callable(check) else None
 
     @property
     def session_info(self) -> dict[str, object]:
@@ -167,11 +176,13 @@ class LiveRuntime:
         If the backend cannot be reached the process still serves, without live feeds: as with
         the database, readiness is reported by /readyz and the next start retries.
         """
-        plugin = ChannelsPlugin(backend=make_backend(self.settings), channels=[self.channel])
+        self.backend = make_backend(self.settings)
+        plugin = ChannelsPlugin(backend=self.backend, channels=[self.channel])
         try:
             await plugin.__aenter__()
         except Exception as exc:
-            log.error("live feeds disabled: the channels backend is not reachable: %s", exc)
+            self.down = f"live feeds disabled: the channels backend is not reachable: {exc}"
+            log.error("%s", self.down)
             yield self
             return
         subscriber = await plugin.subscribe(self.channel) if listen else None

@@ -82,4 +82,4 @@ def notifier_for(session: AsyncSession) -> Notifier:
 
 
 def notifier_from(settings: Settings) -> Notifier:
-    return Notifier(load_provider(settings.notifications_provider), settings.public_url)
+    return Notifier(load_provider(settings.notifications_provider), settings.public_base_url)

@@ -3,6 +3,11 @@
 Each topic has one handler. A handler that raises leaves its row for a later try with
 exponential backoff (capped); the error is kept on the row. Handlers must be idempotent: a row
 can run twice if a worker dies between the side effect and its commit.
+
+Lock order: a batch runs in one transaction, so the row locks its handlers take are held until
+the end. A handler locks at most the shipment its row names (`payload.shipment_id`), and the
+batch runs in shipment-id order, which is the order every other writer of shipments (the push,
+dispatch edits) takes them in: no cycle, no deadlock (tests/outbox/test_lock_order.py).
 """
 
 import asyncio
@@ -11,11 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.session import unit_of_work
 from backend.lib.clock import utcnow
+from backend.outbox.models import OutboxMessage
 from backend.outbox.repository import OutboxRepository
 
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
@@ -25,6 +32,19 @@ MAX_BACKOFF = timedelta(hours=1)
 
 def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+
+
+NO_SHIPMENT = UUID(int=0)
+
+
+def lock_order(message: OutboxMessage) -> tuple[UUID, int]:
+    """Shipment id first (the global lock order), then outbox order within a shipment."""
+    payload = message.payload
+    shipment_id = payload.get("shipment_id") if isinstance(payload, dict) else None
+    try:
+        return (UUID(shipment_id) if shipment_id else NO_SHIPMENT, message.id)
+    except (TypeError, ValueError, AttributeError):
+        return (NO_SHIPMENT, message.id)
 
 
 class OutboxWorker:
@@ -47,7 +67,7 @@ class OutboxWorker:
             repo = OutboxRepository(session)
             now = utcnow()
             done: list[int] = []
-            for message in await repo.claim(now, self.batch_size):
+            for message in sorted(await repo.claim(now, self.batch_size), key=lock_order):
                 handler = self.handlers.get(message.topic)
                 try:
                     if handler is None:

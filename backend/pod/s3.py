@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from backend.pod.storage import SHA256_HEX
+from backend.pod.storage import SHA256_HEX, StoreUnavailable
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -89,8 +89,18 @@ class S3BlobStore:
             region=self.region,
             now=datetime.now(UTC),
         )
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            return await client.request(method, url, content=body, headers=headers)
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.request(method, url, content=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(
+                f"The object store is not reachable ({type(exc).__name__}); nothing was stored."
+            ) from exc
+        if response.status_code in (500, 502, 503, 504):
+            raise StoreUnavailable(
+                f"The object store answered {response.status_code}; nothing was stored."
+            )
+        return response
 
 
 def sign(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.config import Settings
+from backend.lib.errors import Unavailable
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -33,6 +35,23 @@ class BlobStore(Protocol):
         """Remove the bytes (retention of personal documents); a missing blob is no error."""
 
 
+# The filesystem says "not now" (full, read-only, not ours to write, failing): a 503 the device
+# retries later, never a 500.
+STORE_FAULTS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "over its quota",
+    errno.EROFS: "read-only",
+    errno.EACCES: "not writable",
+    errno.EPERM: "not writable",
+    errno.EIO: "failing (I/O error)",
+}
+
+
+class StoreUnavailable(Unavailable):
+    code = "storage_unavailable"
+    retry_after = 30
+
+
 class LocalBlobStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -43,7 +62,15 @@ class LocalBlobStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     async def put(self, sha256: str, data: bytes) -> None:
-        await asyncio.to_thread(self._write, self.path(sha256), data)
+        try:
+            await asyncio.to_thread(self._write, self.path(sha256), data)
+        except OSError as exc:
+            if exc.errno not in STORE_FAULTS:
+                raise
+            raise StoreUnavailable(
+                f"The blob store is {STORE_FAULTS[exc.errno]}; nothing was stored. "
+                "Upload the file again later."
+            ) from exc
 
     async def get(self, sha256: str) -> bytes | None:
         path = self.path(sha256)

@@ -31,15 +31,31 @@ def default_password() -> str | None:
     return None
 
 
+def default_url() -> str:
+    if os.environ.get("LASTMILE_BASE_URL"):
+        return os.environ["LASTMILE_BASE_URL"]
+    host = os.environ.get("LASTMILE_HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{host}:{os.environ.get('LASTMILE_PORT') or 8000}"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     d = SimConfig()
     p = argparse.ArgumentParser(
         prog="scripts/simulate",
         description="Simulate handhelds through a delivery day against a running Lastmile API "
         "and verify that the server converged to what they did (docs/simulator.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = p.add_argument
-    add("--base-url", default=os.environ.get("LASTMILE_BASE_URL", "http://127.0.0.1:8000"))
+    add(
+        "--url",
+        "--base-url",
+        dest="base_url",
+        default=default_url(),
+        help="the API's address ($LASTMILE_BASE_URL, else http://$LASTMILE_HOST:$LASTMILE_PORT "
+        "as scripts/serve uses them)",
+    )
     add(
         "--admin-email",
         default=os.environ.get("LASTMILE_BOOTSTRAP_ADMIN_EMAIL", "admin@lastmile.local"),
@@ -51,25 +67,70 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(the one scripts/serve prints)",
     )
     add("--devices", type=int, default=d.devices, help="handhelds, one driver and route each")
-    add("--stops-per-route", type=int, default=d.stops_per_route)
+    add("--stops-per-route", type=int, default=d.stops_per_route, help="stops on each route")
     add("--seed", type=int, default=d.seed, help="every random choice derives from it")
     add("--date", type=dt.date.fromisoformat, default=None, help="route date (default today)")
     add("--step-delay", type=float, default=d.step_delay, help="seconds between stops")
-    add("--sync-rate", type=float, default=d.sync_rate)
-    add("--offline-rate", type=float, default=d.offline_rate)
-    add("--max-batch", type=int, default=d.max_batch)
-    add("--lost-response-rate", type=float, default=d.lost_response_rate)
-    add("--duplicate-rate", type=float, default=d.duplicate_rate)
-    add("--reorder-rate", type=float, default=d.reorder_rate)
-    add("--skewed-devices", type=int, default=d.skewed_devices)
-    add("--max-skew-hours", type=float, default=d.max_skew_hours)
-    add("--reboot-rate", type=float, default=d.reboot_rate)
-    add("--fail-rate", type=float, default=d.fail_rate)
-    add("--poison-rate", type=float, default=d.poison_rate)
+    add(
+        "--sync-rate",
+        type=float,
+        default=d.sync_rate,
+        help="chance per stop that an online device pushes and pulls",
+    )
+    add(
+        "--offline-rate",
+        type=float,
+        default=d.offline_rate,
+        help="chance per stop that an online device loses coverage",
+    )
+    add("--max-batch", type=int, default=d.max_batch, help="events per push: 1..max")
+    add(
+        "--lost-response-rate",
+        type=float,
+        default=d.lost_response_rate,
+        help="chance a push answer is lost (the device resends)",
+    )
+    add(
+        "--duplicate-rate",
+        type=float,
+        default=d.duplicate_rate,
+        help="chance an answered batch is sent again under a new batch id",
+    )
+    add(
+        "--reorder-rate",
+        type=float,
+        default=d.reorder_rate,
+        help="with two batches queued, chance the second goes first",
+    )
+    add(
+        "--skewed-devices",
+        type=int,
+        default=d.skewed_devices,
+        help="devices whose wall clock is wrong",
+    )
+    add("--max-skew-hours", type=float, default=d.max_skew_hours, help="largest clock error, hours")
+    add(
+        "--reboot-rate",
+        type=float,
+        default=d.reboot_rate,
+        help="chance per stop of a reboot (new boot id)",
+    )
+    add("--fail-rate", type=float, default=d.fail_rate, help="chance a delivery attempt fails")
+    add(
+        "--poison-rate",
+        type=float,
+        default=d.poison_rate,
+        help="chance of a scan of a stray label no manifest knows",
+    )
     add("--no-dispatcher", action="store_true", help="no changes from dispatch during the day")
-    add("--action-timeout", type=float, default=d.action_timeout)
+    add(
+        "--action-timeout",
+        type=float,
+        default=d.action_timeout,
+        help="seconds the dispatcher waits for a precondition",
+    )
     add("--timeout", type=float, default=30.0, help="HTTP timeout per request, seconds")
-    add("--verbose", action="store_true")
+    add("--verbose", action="store_true", help="say what the dispatcher does")
     return p.parse_args(argv)
 
 
@@ -107,7 +168,11 @@ async def main_async(args: argparse.Namespace) -> int:
         base_url=args.base_url, timeout=args.timeout, limits=limits
     ) as http:
         report = await simulate(
-            http, config_from(args), admin_email=args.admin_email, admin_password=password
+            http,
+            config_from(args),
+            admin_email=args.admin_email,
+            admin_password=password,
+            say=lambda line: print(f"[simulate] {line}", file=sys.stderr, flush=True),
         )
     print(report.render())
     return 0 if report.ok else 1
@@ -120,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(main_async(args))
+    except httpx.ConnectError as exc:
+        print(
+            f"simulation could not run: cannot connect to {args.base_url}: {exc}", file=sys.stderr
+        )
+        return 2
     except (ApiError, httpx.HTTPError, ExceptionGroup, RuntimeError) as exc:
         print(f"simulation could not run: {_describe(exc)}", file=sys.stderr)
         return 2

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -43,13 +45,17 @@ async def simulate(
     admin_email: str,
     admin_password: str,
     run_id: str | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Report:
-    """Set up a fleet, run its day with a dispatcher interfering, and verify the result."""
+    """Set up a fleet, run its day with a dispatcher interfering, and verify the result.
+    `say` hears what is going on (phases, then the day's progress every few seconds)."""
+    say = say or (lambda _: None)
     run_id = run_id or uuid.uuid4().hex[:8]
     report = Report(run_id=run_id, seed=config.seed)
     started = time.perf_counter()
     root = ApiClient(http)
     admin = await root.sign_in(admin_email, admin_password)
+    say(f"setting up {config.devices} drivers with {config.stops_per_route} stops each")
     fleet = await setup_fleet(admin, config, run_id)
     report.phases["setup"] = time.perf_counter() - started
     report.stats["devices"] = config.devices
@@ -57,13 +63,31 @@ async def simulate(
     devices = make_devices(root, fleet, config, report)
     progress = Progress(config.devices * config.stops_per_route, devices)
     dispatcher = Dispatcher(admin, fleet, devices, config, report, progress)
-    async with asyncio.TaskGroup() as group:
-        group.create_task(dispatcher.run())
-        for device in devices:
-            group.create_task(drive(device, dispatcher.done, progress))
+    reporter = asyncio.create_task(_report_progress(progress, say))
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(dispatcher.run())
+            for device in devices:
+                group.create_task(drive(device, dispatcher.done, progress))
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
     report.stats["reboots"] = sum(device.clock.reboots for device in devices)
     report.phases["day"] = time.perf_counter() - started - report.phases["setup"]
+    say(f"day done: {progress.visits}/{progress.total} stops; verifying convergence")
     await verify(admin, fleet, devices, report)
     report.elapsed_s = time.perf_counter() - started
     report.phases["verify"] = report.elapsed_s - report.phases["day"] - report.phases["setup"]
     return report
+
+
+async def _report_progress(progress: Progress, say: Callable[[str], None], every: float = 2.0):
+    started = time.perf_counter()
+    while True:
+        await asyncio.sleep(every)
+        done = progress.visits
+        say(
+            f"day: {done}/{progress.total} stops ({100 * done / progress.total:.0f} %), "
+            f"{time.perf_counter() - started:.0f} s"
+        )

@@ -416,15 +416,18 @@ async def test_p9_a_crash_mid_push_is_all_or_nothing(api, db, settings) -> None:
         inserted = await db.fetchval("SELECT count(*) FROM sync_events")
         assert inserted == 0  # nothing of the push is visible: not committed
         await db.execute("SELECT pg_terminate_backend($1)", pid)  # the crash
-        crashed = await push
+        # The connection died before COMMIT, so the server runs the push again on a fresh one
+        # (docs/faults.md); that run waits on the held row until the blocker lets go below.
+    answered = await push
     await app.state.engine.dispose()
-    assert crashed.status_code == 500
-    for table in (
-        "sync_events",
-        "shipment_events WHERE source = 'device'",
-        "push_batches",
-        "manifest_changes WHERE version > 1",
+    assert answered.status_code == 200, answered.text
+    # Accepted, not duplicates: the crashed run left nothing behind.
+    assert [r["status"] for r in answered.json()["results"]] == ["accepted", "accepted"]
+    for table, count in (
+        ("sync_events", 2),
+        ("shipment_events WHERE source = 'device'", 2),
+        ("push_batches", 1),
     ):
-        assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+        assert await db.fetchval(f"SELECT count(*) FROM {table}") == count, table
     retried = await device.push(events, batch_id)
     assert [r["status"] for r in retried["results"]] == ["accepted", "accepted"]

@@ -50,7 +50,7 @@ async def test_unknown_route_is_a_problem_document(api: Api) -> None:
 
 
 async def test_body_over_the_limit_is_413_and_stores_nothing(database: str, db) -> None:
-    app = create_app(make_settings(bulk_max_bytes=4096))
+    app = create_app(make_settings(bulk_max_bytes=4096, blob_max_bytes=4096))
     async with AsyncTestClient(app=app) as client:
         from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
