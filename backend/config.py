@@ -65,6 +65,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     instruction_lock_stops: Annotated[int, Meta(ge=0, le=100)] = 3
     pickup_point_max_m: Annotated[float, Meta(gt=0, le=100_000)] = 3_000.0
     reschedule_max_days: Annotated[int, Meta(ge=1, le=90)] = 14
+    webhooks_allow_private: bool = False
+    webhook_max_in_flight: Annotated[int, Meta(ge=1, le=10_000)] = 128
+    webhook_per_endpoint: Annotated[int, Meta(ge=1, le=1000)] = 8
 
     def __post_init__(self) -> None:
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)

@@ -3,12 +3,14 @@
 from backend.auth.models import User
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
+from backend.idempotency.models import IdempotencyKey
 from backend.incidents.models import Incident
 from backend.live.models import ShipmentFeedEntry
 from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
 from backend.notifications.models import Notification
 from backend.outbox.models import OutboxMessage
+from backend.partners.models import ApiKey, Organization, PartnerEvent, PartnerQuarantinedEvent
 from backend.pod.models import Blob, Pod
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.sync.models import (
@@ -20,8 +22,15 @@ from backend.sync.models import (
     SyncEvent,
 )
 from backend.tracking.models import LatestPosition, Position
+from backend.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
+    "ApiKey",
     "Base",
     "Blob",
     "Device",
@@ -29,12 +38,16 @@ __all__ = [
     "Driver",
     "DriverSync",
     "Hub",
+    "IdempotencyKey",
     "Incident",
     "LatestPosition",
     "ManifestChange",
     "Notification",
+    "Organization",
     "OutboxMessage",
     "Parcel",
+    "PartnerEvent",
+    "PartnerQuarantinedEvent",
     "PickupPoint",
     "Pod",
     "Position",
@@ -48,5 +61,9 @@ __all__ = [
     "SyncEvent",
     "User",
     "Vehicle",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Zone",
 ]

@@ -180,6 +180,12 @@ class RouteService:
             await self._changed(route, {route.driver_id: _route_changes(route, stops, "upsert")})
         return (await self._read([route]))[0]
 
+    async def open_stops(self, route_id: UUID) -> Sequence[Row]:
+        """The route's active stops in order, its row locked for a change (404 / 409 as for
+        any edit)."""
+        route = await self._editable(route_id)
+        return await self.repo.active_stops([route.id])
+
     async def withdraw(self, shipment_id: UUID) -> UUID | None:
         """Take a shipment off its active route (its recipient rescheduled it or sent it to a
         pickup point): its stop goes, the others close up, and the driver's next pull removes

@@ -1,0 +1,132 @@
+"""SQL of the delivery workers: claim due deliveries, record what each attempt did."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.session import raw_connection
+
+# Five days of nothing but failures disable an endpoint.
+FAILING_LIMIT = timedelta(days=5)
+
+
+class DeliveryQueue:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def raw(self) -> asyncpg.Connection:
+        return await raw_connection(self.session)
+
+    async def claim(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        per_endpoint: int,
+        busy_endpoints: Sequence[UUID],
+        lease: timedelta,
+    ) -> list[asyncpg.Record]:
+        """Due deliveries of enabled endpoints, at most `per_endpoint` of each and none of the
+        `busy_endpoints` (those this worker has enough in flight to), leased until
+        `now + lease` with their attempt counted. Rows another worker holds are skipped
+        (`FOR UPDATE SKIP LOCKED`); a lapsed lease (a dead worker's) makes a row due again."""
+        return await (await self.raw()).fetch(
+            """
+            WITH candidates AS (
+                SELECT d.id, row_number() OVER (
+                           PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS rank
+                FROM (SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
+                      WHERE status = 'pending' AND next_attempt_at <= $1
+                        AND (lease_until IS NULL OR lease_until < $1)
+                        AND endpoint_id <> ALL($3::uuid[])
+                      ORDER BY next_attempt_at, id LIMIT $2 * 4) d
+            ), due AS (
+                SELECT d.id FROM webhook_deliveries d
+                JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
+                WHERE d.id IN (SELECT id FROM candidates WHERE rank <= $4)
+                  AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
+                ORDER BY d.next_attempt_at, d.id
+                LIMIT $2
+                FOR UPDATE OF d SKIP LOCKED
+            )
+            UPDATE webhook_deliveries d SET lease_until = $1 + $5::interval,
+                                            attempts = d.attempts + 1
+            FROM due, webhook_events ev, webhook_endpoints e
+            WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
+            RETURNING d.id, d.endpoint_id, d.attempts, d.event_id, ev.body, e.url, e.secret,
+                      CASE WHEN e.previous_secret_expires_at > $1 THEN e.previous_secret END
+                          AS previous_secret
+            """,
+            now,
+            limit,
+            list(busy_endpoints),
+            per_endpoint,
+            lease,
+        )
+
+    async def record(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(delivery, attempt, new status, started, ms, HTTP status, error, response body,
+        next attempt at) per attempt: log it and settle its delivery, unless a later attempt
+        of the delivery was claimed meanwhile (a lapsed lease)."""
+        if not rows:
+            return
+        columns = list(zip(*rows, strict=True))
+        await (await self.raw()).execute(
+            """
+            WITH r AS (
+                SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[],
+                                     $5::int[], $6::int[], $7::text[], $8::text[],
+                                     $9::timestamptz[])
+                    AS r(id, attempt, status, started_at, ms, code, error, body, next_at)
+            ), logged AS (
+                INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms,
+                                              status_code, error, response_body)
+                SELECT id, attempt, started_at, ms, code, error, body FROM r
+            )
+            UPDATE webhook_deliveries d
+            SET status = r.status, lease_until = NULL, last_status_code = r.code,
+                last_error = r.error, next_attempt_at = COALESCE(r.next_at, d.next_attempt_at),
+                delivered_at = CASE WHEN r.status = 'delivered' THEN r.started_at END
+            FROM r WHERE d.id = r.id AND d.attempts = r.attempt
+            """,
+            *[list(column) for column in columns],
+        )
+
+    async def endpoints_healthy(self, endpoint_ids: Sequence[UUID]) -> None:
+        if endpoint_ids:
+            await (await self.raw()).execute(
+                "UPDATE webhook_endpoints SET failing_since = NULL"
+                " WHERE id = ANY($1::uuid[]) AND failing_since IS NOT NULL",
+                list(endpoint_ids),
+            )
+
+    async def endpoints_failing(
+        self, endpoint_ids: Sequence[UUID], gone: Sequence[UUID], now: datetime
+    ) -> list[asyncpg.Record]:
+        """Mark endpoints failing since now (unless already); disable those gone (410) and
+        those failing for five days. Returns the ones this call disabled."""
+        if not endpoint_ids and not gone:
+            return []
+        return await (await self.raw()).fetch(
+            """
+            WITH marked AS (
+                UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3)
+                WHERE id = ANY($1::uuid[]) RETURNING id, failing_since
+            )
+            UPDATE webhook_endpoints e
+            SET enabled = false, updated_at = $3,
+                disabled_reason = CASE WHEN e.id = ANY($2::uuid[]) THEN 'gone' ELSE 'failing' END
+            FROM marked m
+            WHERE e.id = m.id AND e.enabled
+              AND (e.id = ANY($2::uuid[]) OR m.failing_since <= $3 - $4::interval)
+            RETURNING e.id, e.organization_id, e.url, e.disabled_reason, m.failing_since
+            """,
+            list({*endpoint_ids, *gone}),
+            list(gone),
+            now,
+            FAILING_LIMIT,
+        )
