@@ -27,12 +27,12 @@ class IdempotencyRepository:
         inserted = await (await self.raw()).fetchval(
             """
             INSERT INTO idempotency_keys (caller, key, request_hash, locked_until, created_at)
-            VALUES ($1, $2, $3, $4 + $5::interval, $4)
+            VALUES ($1, $2, $3, $4::timestamptz + $5::interval, $4::timestamptz)
             ON CONFLICT (caller, key) DO UPDATE
                 SET request_hash = EXCLUDED.request_hash, locked_until = EXCLUDED.locked_until,
                     created_at = EXCLUDED.created_at, status_code = NULL,
                     content_type = NULL, response_body = NULL
-                WHERE idempotency_keys.created_at < $4 - $6::interval
+                WHERE idempotency_keys.created_at < $4::timestamptz - $6::interval
             RETURNING true
             """,
             caller,

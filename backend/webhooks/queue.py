@@ -53,7 +53,7 @@ class DeliveryQueue:
                 LIMIT $2
                 FOR UPDATE OF d SKIP LOCKED
             )
-            UPDATE webhook_deliveries d SET lease_until = $1 + $5::interval,
+            UPDATE webhook_deliveries d SET lease_until = $1::timestamptz + $5::interval,
                                             attempts = d.attempts + 1
             FROM due, webhook_events ev, webhook_endpoints e
             WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
@@ -122,7 +122,7 @@ class DeliveryQueue:
                 disabled_reason = CASE WHEN e.id = ANY($2::uuid[]) THEN 'gone' ELSE 'failing' END
             FROM marked m
             WHERE e.id = m.id AND e.enabled
-              AND (e.id = ANY($2::uuid[]) OR m.failing_since <= $3 - $4::interval)
+              AND (e.id = ANY($2::uuid[]) OR m.failing_since <= $3::timestamptz - $4::interval)
             RETURNING e.id, e.organization_id, e.url, e.disabled_reason, m.failing_since
             """,
             list({*endpoint_ids, *gone}),
