@@ -39,11 +39,19 @@ class DeliveryQueue:
             WITH candidates AS (
                 SELECT d.id, row_number() OVER (
                            PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS rank
-                FROM (SELECT id, endpoint_id, next_attempt_at FROM webhook_deliveries
+                FROM (SELECT id, endpoint_id, event_id, next_attempt_at FROM webhook_deliveries
                       WHERE status = 'pending' AND next_attempt_at <= $1
                         AND (lease_until IS NULL OR lease_until < $1)
                         AND endpoint_id <> ALL($3::uuid[])
                       ORDER BY next_attempt_at, id LIMIT $2 * 4) d
+                -- A shipment's events go to an endpoint one at a time, in sequence order.
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM webhook_events ev
+                    JOIN webhook_events earlier ON earlier.shipment_id = ev.shipment_id
+                         AND earlier.sequence < ev.sequence
+                    JOIN webhook_deliveries d2 ON d2.event_id = earlier.id
+                         AND d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
+                    WHERE ev.id = d.event_id)
             ), due AS (
                 SELECT d.id FROM webhook_deliveries d
                 JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
@@ -111,19 +119,21 @@ class DeliveryQueue:
         those failing for five days. Returns the ones this call disabled."""
         if not endpoint_ids and not gone:
             return []
-        return await (await self.raw()).fetch(
+        connection = await self.raw()
+        await connection.execute(
+            "UPDATE webhook_endpoints SET failing_since = $2"
+            " WHERE id = ANY($1::uuid[]) AND failing_since IS NULL",
+            list({*endpoint_ids, *gone}),
+            now,
+        )
+        return await connection.fetch(
             """
-            WITH marked AS (
-                UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $3)
-                WHERE id = ANY($1::uuid[]) RETURNING id, failing_since
-            )
             UPDATE webhook_endpoints e
             SET enabled = false, updated_at = $3,
                 disabled_reason = CASE WHEN e.id = ANY($2::uuid[]) THEN 'gone' ELSE 'failing' END
-            FROM marked m
-            WHERE e.id = m.id AND e.enabled
-              AND (e.id = ANY($2::uuid[]) OR m.failing_since <= $3::timestamptz - $4::interval)
-            RETURNING e.id, e.organization_id, e.url, e.disabled_reason, m.failing_since
+            WHERE e.id = ANY($1::uuid[]) AND e.enabled
+              AND (e.id = ANY($2::uuid[]) OR e.failing_since <= $3::timestamptz - $4::interval)
+            RETURNING e.id, e.organization_id, e.url, e.disabled_reason, e.failing_since
             """,
             list({*endpoint_ids, *gone}),
             list(gone),
