@@ -12,6 +12,7 @@ import sys
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
 from backend.bench.sync import SyncBench, run_sync
+from backend.bench.webhooks import add_webhooks_parser, bench_from, run_webhooks
 from backend.db.scratch import with_database
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -55,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    add_webhooks_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -67,6 +69,13 @@ def database_url(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "webhooks":
+        table = run_webhooks(bench_from(args, database_url(args)))
+        print(table)
+        if args.output:
+            with open(args.output, "w") as out:
+                out.write(table + "\n")
+        return 0
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

@@ -71,3 +71,12 @@ async def principal_for_key(
         organization_id=row.organization_id,
         scopes=frozenset(row.scopes),
     )
+
+
+def rate_limit_subject(principal: Principal) -> str:
+    """What a per-caller rate limit counts against: each API key on its own (`key:<id>`), so a
+    partner's keys share nothing with its other keys or with users; users by their id. The
+    limiter itself (limits per route, 429 + Retry-After) lives with the other limits."""
+    if principal.organization_id:
+        return f"key:{principal.user_id}"
+    return f"user:{principal.user_id}"
