@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey
+from backend.partners.models import Organization  # noqa: F401 - target of shipper/carrier ids
 from backend.shipments.state import SERVICE_LEVELS, SOURCES, STATUSES
 
 

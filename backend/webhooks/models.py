@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey
+from backend.partners.models import Organization  # noqa: F401 - foreign key targets
+from backend.shipments.models import Shipment  # noqa: F401
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 

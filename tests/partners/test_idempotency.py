@@ -83,3 +83,16 @@ async def test_a_concurrent_request_with_the_same_key_is_409(api: Api, app) -> N
     assert len(created) == 1  # replays carry the same shipment
     late = await api.client.post("/v1/shipments", json=body, headers=headers)
     assert late.status_code == 201 and late.json()["id"] in created
+
+
+async def test_stored_keys_are_pruned_after_a_day(api: Api, jobs, db) -> None:
+    from datetime import timedelta
+
+    from backend.lib.clock import utcnow
+
+    hub = await api.hub()
+    headers = api.headers | {"Idempotency-Key": "old"}
+    await api.client.post("/v1/shipments", json=shipment_body(hub["id"]), headers=headers)
+    assert await jobs.prune_idempotency_keys(utcnow()) == 0
+    assert await jobs.prune_idempotency_keys(utcnow() + timedelta(hours=25)) == 1
+    assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 0
