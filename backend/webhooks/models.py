@@ -67,9 +67,12 @@ class WebhookDelivery(UUIDPrimaryKey, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint(f"status IN {DELIVERY_STATUSES}", name="status"),
+        # What the workers claim: an endpoint's due deliveries, oldest first.
         Index(
             "ix_webhook_deliveries_due",
+            "endpoint_id",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),

@@ -37,29 +37,33 @@ class DeliveryQueue:
         return await (await self.raw()).fetch(
             """
             WITH candidates AS (
-                SELECT d.id, row_number() OVER (
-                           PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS rank
-                FROM (SELECT id, endpoint_id, event_id, next_attempt_at FROM webhook_deliveries
-                      WHERE status = 'pending' AND next_attempt_at <= $1
-                        AND (lease_until IS NULL OR lease_until < $1)
-                        AND endpoint_id <> ALL($3::uuid[])
-                      ORDER BY next_attempt_at, id LIMIT $2 * 4) d
-                -- A shipment's events go to an endpoint one at a time, in sequence order.
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM webhook_events ev
-                    JOIN webhook_events earlier ON earlier.shipment_id = ev.shipment_id
-                         AND earlier.sequence < ev.sequence
-                    JOIN webhook_deliveries d2 ON d2.event_id = earlier.id
-                         AND d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
-                    WHERE ev.id = d.event_id)
+                SELECT d.id
+                -- Every endpoint with work gets its turn, in a random order: one endpoint's
+                -- backlog never starves the others.
+                FROM (SELECT id FROM webhook_endpoints
+                      WHERE enabled AND id <> ALL($3::uuid[]) ORDER BY random()) e
+                CROSS JOIN LATERAL (
+                    SELECT d.id FROM webhook_deliveries d
+                    WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                      AND d.next_attempt_at <= $1
+                      AND (d.lease_until IS NULL OR d.lease_until < $1)
+                      -- A shipment's events go to an endpoint one at a time, in order.
+                      AND NOT EXISTS (
+                          SELECT 1 FROM webhook_events ev
+                          JOIN webhook_events earlier ON earlier.shipment_id = ev.shipment_id
+                               AND earlier.sequence < ev.sequence
+                          JOIN webhook_deliveries d2 ON d2.event_id = earlier.id
+                               AND d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
+                          WHERE ev.id = d.event_id)
+                    ORDER BY d.next_attempt_at, d.id
+                    LIMIT $4
+                ) d
+                LIMIT $2
             ), due AS (
                 SELECT d.id FROM webhook_deliveries d
-                JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-                WHERE d.id IN (SELECT id FROM candidates WHERE rank <= $4)
+                WHERE d.id IN (SELECT id FROM candidates)
                   AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
-                ORDER BY d.next_attempt_at, d.id
-                LIMIT $2
-                FOR UPDATE OF d SKIP LOCKED
+                FOR UPDATE SKIP LOCKED
             )
             UPDATE webhook_deliveries d SET lease_until = $1::timestamptz + $5::interval,
                                             attempts = d.attempts + 1

@@ -224,3 +224,29 @@ async def test_one_dead_endpoint_does_not_hold_up_the_others(
         __import__("uuid").UUID(slow["id"]),
     )
     assert healthy == 40  # all of the healthy endpoint's, while the slow one holds two slots
+
+
+async def test_one_endpoints_backlog_does_not_starve_another(
+    hooks_api: Api, receiver, sessionmaker, db
+) -> None:
+    from backend.db.session import unit_of_work as uow
+    from backend.lib.clock import utcnow
+    from backend.webhooks.queue import DeliveryQueue
+
+    hub = await hooks_api.hub()
+    busy = await endpoint(hooks_api, receiver.url + "/busy", ["shipment.created"])
+    bulk = [shipment_body(hub["id"]) for _ in range(60)]
+    await hooks_api.post("/v1/shipments/bulk", {"shipments": bulk})
+    late = await endpoint(hooks_api, receiver.url + "/late", ["shipment.created"])
+    await hooks_api.shipment(hub["id"])
+    async with uow(sessionmaker) as session:
+        rows = await DeliveryQueue(session).claim(
+            utcnow() + timedelta(seconds=1),
+            6,
+            per_endpoint=3,
+            busy_endpoints=[],
+            lease=timedelta(seconds=60),
+        )
+    by_endpoint = Counter(str(row["endpoint_id"]) for row in rows)
+    assert by_endpoint[late["id"]] == 1  # claimed at once, behind nothing
+    assert by_endpoint[busy["id"]] == 3  # at most per_endpoint of the backlog
