@@ -152,5 +152,6 @@ class PartnerEventController(Controller):
             raise PayloadTooLarge(
                 f"At most {settings.sync_max_events} events per call", code="too_many_events"
             )
-        service = PartnerEventService(db_session, max_events=settings.sync_max_events)
-        return await service.push(request.user.organization_id, data.events)  # type: ignore[arg-type]
+        organization_id = request.user.organization_id
+        assert organization_id is not None  # the carrier role is only ever an API key's
+        return await PartnerEventService(db_session).push(organization_id, data.events)

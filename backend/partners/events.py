@@ -9,6 +9,7 @@ report are computable from them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -33,6 +34,7 @@ from backend.sync.schemas import (
 )
 
 PARTNER_TYPES = SHIPMENT_TYPES | {"note"}
+Reject = Callable[[int, str, str | None], None]
 
 
 class PartnerPushResponse(msgspec.Struct):
@@ -52,10 +54,9 @@ class _Event(msgspec.Struct):
 
 
 class PartnerEventService:
-    def __init__(self, session: AsyncSession, *, max_events: int) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.repo = PartnerEventRepository(session)
-        self.max_events = max_events
 
     async def push(self, organization_id: UUID, raws: list[Any]) -> PartnerPushResponse:
         now = utcnow()
@@ -63,6 +64,7 @@ class PartnerEventService:
         quarantine: list[tuple[Any, ...]] = []
 
         def reject(index: int, reason: str, detail: str | None = None) -> None:
+            """Answer the event `rejected` and keep it, raw, in quarantine."""
             event_id = _event_id(raws[index])
             results[index] = EventResult(event_id, "rejected", reason=reason, detail=detail)
             body = msgspec.json.encode(raws[index], order="sorted").decode()
@@ -92,8 +94,15 @@ class PartnerEventService:
         return PartnerPushResponse(results=results, server_time=now)  # type: ignore[arg-type]
 
     async def _store(
-        self, organization_id: UUID, accepted: list[_Event], results, reject, now: datetime
+        self,
+        organization_id: UUID,
+        accepted: list[_Event],
+        results: list[EventResult | None],
+        reject: Reject,
+        now: datetime,
     ) -> dict[UUID, str]:
+        """Insert the new ones, settle the replayed ones, fold and record PODs; returns the
+        statuses of the shipments touched."""
         if not accepted:
             return {}
         new, locked = await self.repo.insert(
@@ -118,7 +127,7 @@ class PartnerEventService:
         return locked | {sid: after for sid, (_, after) in folds.items()}
 
 
-def _parse(raws: list[Any], reject, results) -> list[_Event]:
+def _parse(raws: list[Any], reject: Reject, results: list[EventResult | None]) -> list[_Event]:
     """Each event checked alone; the same event id twice in one call settled as push does."""
     parsed: list[_Event] = []
     first: dict[UUID, _Event] = {}
