@@ -131,9 +131,11 @@ async def _seed(bench: WebhooksBench, port: int, dead: int) -> None:
         dead_port = _free_port()
         await connection.execute(
             """
-            INSERT INTO webhook_endpoints (id, url, event_types, secret)
+            INSERT INTO webhook_endpoints (id, url, event_types, secret, failing_since)
             SELECT lastmile_uuid7(), CASE WHEN i <= $1::int THEN $3::text || i ELSE $4::text || i END,
-                   ARRAY['shipment.delivered'], $5
+                   ARRAY['shipment.delivered'], $5,
+                   -- Dead endpoints have been failing for a while, as in real life.
+                   CASE WHEN i > $1::int THEN now() - interval '1 hour' END
             FROM generate_series(1, $1::int + $2::int) AS i
             """,
             bench.healthy_endpoints,

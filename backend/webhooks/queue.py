@@ -40,7 +40,7 @@ class DeliveryQueue:
                 SELECT d.id
                 -- Every endpoint with work gets its turn, in a random order: one endpoint's
                 -- backlog never starves the others.
-                FROM (SELECT id FROM webhook_endpoints
+                FROM (SELECT id, failing_since FROM webhook_endpoints
                       WHERE enabled AND id <> ALL($3::uuid[]) ORDER BY random()) e
                 CROSS JOIN LATERAL (
                     SELECT d.id FROM webhook_deliveries d
@@ -56,7 +56,8 @@ class DeliveryQueue:
                                AND d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
                           WHERE ev.id = d.event_id)
                     ORDER BY d.next_attempt_at, d.id
-                    LIMIT $4
+                    -- A failing endpoint is probed with one delivery at a time.
+                    LIMIT CASE WHEN e.failing_since IS NULL THEN $4 ELSE 1 END
                 ) d
                 LIMIT $2
             ), due AS (
@@ -107,6 +108,29 @@ class DeliveryQueue:
             """,
             *[list(column) for column in columns],
         )
+
+    async def hold_endpoints(self, until: Sequence[tuple[UUID, datetime]], now: datetime) -> None:
+        """An endpoint that just failed holds its other due deliveries until its retry: a dead
+        receiver costs one attempt per retry step, not one per queued event. (Attempts are
+        not counted: these were not tried.)"""
+        if until:
+            await (await self.raw()).execute(
+                """
+                UPDATE webhook_deliveries d SET next_attempt_at = h.until
+                FROM unnest($1::uuid[], $2::timestamptz[]) AS h(endpoint_id, until)
+                WHERE d.endpoint_id = h.endpoint_id AND d.status = 'pending'
+                  AND d.next_attempt_at <= $3 AND (d.lease_until IS NULL OR d.lease_until < $3)
+                """,
+                [u[0] for u in until],
+                [u[1] for u in until],
+                now,
+            )
+
+    async def relax_durability(self) -> None:
+        """Worker bookkeeping may skip the wait for the WAL flush: a crash loses at most the
+        last claims and outcomes, and that only means an event sent again with the same
+        `webhook-id` (deliveries are at least once anyway)."""
+        await (await self.raw()).execute("SET LOCAL synchronous_commit = off")
 
     async def endpoints_healthy(self, endpoint_ids: Sequence[UUID]) -> None:
         if endpoint_ids:

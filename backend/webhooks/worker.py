@@ -95,7 +95,9 @@ class WebhookWorker:
         busy = [ep for ep, n in self._in_flight.items() if n >= self.per_endpoint]
         now = utcnow()
         async with unit_of_work(self.sessionmaker) as session:
-            rows = await DeliveryQueue(session).claim(
+            queue = DeliveryQueue(session)
+            await queue.relax_durability()
+            rows = await queue.claim(
                 now, room, per_endpoint=self.per_endpoint, busy_endpoints=busy, lease=LEASE
             )
         for row in rows:
@@ -135,7 +137,9 @@ class WebhookWorker:
         self, session: AsyncSession, done: list[tuple[Outgoing, Outcome, datetime]]
     ) -> None:
         queue = DeliveryQueue(session)
+        await queue.relax_durability()
         rows, healthy, failing, gone = [], set(), set(), set()
+        hold: dict[Any, datetime] = {}
         for item, outcome, started in done:
             status, next_at = self._verdict(item, outcome, started)
             rows.append(
@@ -157,7 +161,12 @@ class WebhookWorker:
                 failing.add(item.endpoint_id)
                 if outcome.gone:
                     gone.add(item.endpoint_id)
+                elif next_at is not None:
+                    hold[item.endpoint_id] = max(next_at, hold.get(item.endpoint_id, next_at))
         await queue.record(rows)
+        await queue.hold_endpoints(
+            sorted((ep, at) for ep, at in hold.items() if ep not in healthy), utcnow()
+        )
         await queue.endpoints_healthy(sorted(healthy))
         disabled = await queue.endpoints_failing(sorted(failing - healthy), sorted(gone), utcnow())
         if disabled:

@@ -250,3 +250,25 @@ async def test_one_endpoints_backlog_does_not_starve_another(
     by_endpoint = Counter(str(row["endpoint_id"]) for row in rows)
     assert by_endpoint[late["id"]] == 1  # claimed at once, behind nothing
     assert by_endpoint[busy["id"]] == 3  # at most per_endpoint of the backlog
+
+
+async def test_a_dead_endpoint_is_probed_one_delivery_at_a_time(
+    hooks_api: Api, sessionmaker, db, monkeypatch
+) -> None:
+    clock = FakeClock()
+    use_clock(monkeypatch, clock)
+    hub = await hooks_api.hub()
+    await endpoint(hooks_api, closed_port_url(), ["shipment.created"])
+    for _ in range(5):
+        await hooks_api.shipment(hub["id"])
+    await worker(sessionmaker).run_until_idle()
+    assert await db.fetchval("SELECT count(*) FROM webhook_attempts") == 5  # not yet known dead
+    for _ in range(3):  # each retry step: one probe; the others wait with it
+        clock.now = await db.fetchval(
+            "SELECT min(next_attempt_at) FROM webhook_deliveries"
+        ) + timedelta(milliseconds=1)
+        await worker(sessionmaker).run_until_idle()
+    assert await db.fetchval("SELECT count(*) FROM webhook_attempts") == 5 + 3
+    assert (
+        await db.fetchval("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'") == 5
+    )
