@@ -10,6 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.session import raw_connection
 
+# An endpoint's due deliveries, oldest first; a shipment's events go to an endpoint one at a
+# time, in sequence order (a later one waits while an earlier one is pending).
+_DUE_OF_ENDPOINT = """
+    SELECT d.id FROM webhook_deliveries d
+    WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+      AND (d.lease_until IS NULL OR d.lease_until < $1)
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_events ev
+          JOIN webhook_events earlier ON earlier.shipment_id = ev.shipment_id
+               AND earlier.sequence < ev.sequence
+          JOIN webhook_deliveries d2 ON d2.event_id = earlier.id
+               AND d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
+          WHERE ev.id = d.event_id)
+    ORDER BY d.next_attempt_at, d.id
+"""
 # Five days of nothing but failures disable an endpoint.
 FAILING_LIMIT = timedelta(days=5)
 
@@ -29,37 +44,36 @@ class DeliveryQueue:
         per_endpoint: int,
         busy_endpoints: Sequence[UUID],
         lease: timedelta,
+        probe_failing: bool = True,
     ) -> list[asyncpg.Record]:
         """Due deliveries of enabled endpoints, at most `per_endpoint` of each and none of the
         `busy_endpoints` (those this worker has enough in flight to), leased until
-        `now + lease` with their attempt counted. Rows another worker holds are skipped
+        `now + lease` with their attempt counted. Failing endpoints (`probe_failing`) get one
+        delivery each and at most an eighth of the claim, so healthy ones are never held up
+        by scanning a thousand dead ones. Rows another worker holds are skipped
         (`FOR UPDATE SKIP LOCKED`); a lapsed lease (a dead worker's) makes a row due again."""
         return await (await self.raw()).fetch(
-            """
-            WITH candidates AS (
+            f"""
+            WITH healthy AS (
                 SELECT d.id
                 -- Every endpoint with work gets its turn, in a random order: one endpoint's
                 -- backlog never starves the others.
-                FROM (SELECT id, failing_since FROM webhook_endpoints
-                      WHERE enabled AND id <> ALL($3::uuid[]) ORDER BY random()) e
-                CROSS JOIN LATERAL (
-                    SELECT d.id FROM webhook_deliveries d
-                    WHERE d.endpoint_id = e.id AND d.status = 'pending'
-                      AND d.next_attempt_at <= $1
-                      AND (d.lease_until IS NULL OR d.lease_until < $1)
-                      -- A shipment's events go to an endpoint one at a time, in order.
-                      AND NOT EXISTS (
-                          SELECT 1 FROM webhook_events ev
-                          JOIN webhook_events earlier ON earlier.shipment_id = ev.shipment_id
-                               AND earlier.sequence < ev.sequence
-                          JOIN webhook_deliveries d2 ON d2.event_id = earlier.id
-                               AND d2.endpoint_id = d.endpoint_id AND d2.status = 'pending'
-                          WHERE ev.id = d.event_id)
-                    ORDER BY d.next_attempt_at, d.id
-                    -- A failing endpoint is probed with one delivery at a time.
-                    LIMIT CASE WHEN e.failing_since IS NULL THEN $4 ELSE 1 END
-                ) d
+                FROM (SELECT id FROM webhook_endpoints
+                      WHERE enabled AND failing_since IS NULL AND id <> ALL($3::uuid[])
+                      ORDER BY random()) e
+                CROSS JOIN LATERAL ({_DUE_OF_ENDPOINT} LIMIT $4) d
                 LIMIT $2
+            ), failing AS (
+                -- Failing endpoints, when asked ($6): one probe each, a share of the claim.
+                SELECT d.id
+                FROM (SELECT id FROM webhook_endpoints
+                      WHERE $6 AND enabled AND failing_since IS NOT NULL
+                        AND id <> ALL($3::uuid[])
+                      ORDER BY random()) e
+                CROSS JOIN LATERAL ({_DUE_OF_ENDPOINT} LIMIT 1) d
+                LIMIT greatest($2 / 8, 1)
+            ), candidates AS (
+                SELECT id FROM healthy UNION ALL SELECT id FROM failing
             ), due AS (
                 SELECT d.id FROM webhook_deliveries d
                 WHERE d.id IN (SELECT id FROM candidates)
@@ -79,6 +93,7 @@ class DeliveryQueue:
             list(busy_endpoints),
             per_endpoint,
             lease,
+            probe_failing,
         )
 
     async def record(self, rows: Sequence[tuple[Any, ...]]) -> None:

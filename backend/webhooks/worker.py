@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from backend.webhooks.signing import message_id, secret_key
 log = logging.getLogger("lastmile.webhooks")
 # Longer than an attempt can take (15 s timeout), so a live worker's claim never lapses.
 LEASE = timedelta(seconds=60)
+PROBE_EVERY_SECONDS = 0.5
 
 
 class WebhookWorker:
@@ -54,6 +56,8 @@ class WebhookWorker:
         self._in_flight: Counter[Any] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[tuple[Outgoing, Outcome, datetime]] = []
+        self._last_probe = -PROBE_EVERY_SECONDS
+        self._probed_last = False
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         await self.run(stop)
@@ -80,8 +84,11 @@ class WebhookWorker:
                 if self._tasks:
                     await asyncio.wait(self._tasks, timeout=0.05, return_when="FIRST_COMPLETED")
                 elif not self._done:
-                    if until_idle:
+                    if until_idle and self._probed_last:
                         break
+                    if until_idle:  # idle only once failing endpoints were looked at too
+                        self._last_probe = -PROBE_EVERY_SECONDS
+                        continue
                     await _wait(stop, self.poll_seconds)
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=20)
@@ -98,7 +105,12 @@ class WebhookWorker:
             queue = DeliveryQueue(session)
             await queue.relax_durability()
             rows = await queue.claim(
-                now, room, per_endpoint=self.per_endpoint, busy_endpoints=busy, lease=LEASE
+                now,
+                room,
+                per_endpoint=self.per_endpoint,
+                busy_endpoints=busy,
+                lease=LEASE,
+                probe_failing=self._probe_due(),
             )
         for row in rows:
             item = _outgoing(row)
@@ -107,6 +119,15 @@ class WebhookWorker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(rows)
+
+    def _probe_due(self) -> bool:
+        """Failing endpoints are looked at twice a second at most: their retries are seconds
+        to hours apart, and scanning them on every claim would slow the healthy ones."""
+        now = time.monotonic()
+        self._probed_last = now - self._last_probe >= PROBE_EVERY_SECONDS
+        if self._probed_last:
+            self._last_probe = now
+        return self._probed_last
 
     async def _send(self, sender: Sender, item: Outgoing) -> None:
         now = utcnow()
