@@ -82,7 +82,7 @@ def run_webhooks(bench: WebhooksBench) -> str:
     port = _free_port()
     receiver = spawn.Process(target=_receiver_main, args=(port,), daemon=True)
     receiver.start()
-    time.sleep(0.5)
+    _wait_for_port(port)
     rows = [f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start", ""]
     try:
         asyncio.run(_prepare(bench))
@@ -283,6 +283,18 @@ def _receiver_main(port: int) -> None:
     from backend.bench.receiver import serve_on
 
     serve_on(port)
+
+
+def _wait_for_port(port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _free_port() -> int:

@@ -32,6 +32,7 @@ log = logging.getLogger("lastmile.webhooks")
 # Longer than an attempt can take (15 s timeout), so a live worker's claim never lapses.
 LEASE = timedelta(seconds=60)
 PROBE_EVERY_SECONDS = 0.5
+FLUSH_EVERY_SECONDS = 0.05
 
 
 class WebhookWorker:
@@ -58,6 +59,8 @@ class WebhookWorker:
         self._done: list[tuple[Outgoing, Outcome, datetime]] = []
         self._last_probe = -PROBE_EVERY_SECONDS
         self._probed_last = False
+        self._flush_batch = max(1, max_in_flight // 4)
+        self._last_flush = 0.0
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         await self.run(stop)
@@ -73,7 +76,7 @@ class WebhookWorker:
         ) as sender:
             while not stop.is_set():
                 try:
-                    attempts += await self._flush()
+                    attempts += await self._flush(force=not self._tasks)
                     claimed = await self._claim_and_send(sender)
                 except Exception:
                     log.exception("webhook worker round failed")
@@ -141,11 +144,16 @@ class WebhookWorker:
         if self._in_flight[item.endpoint_id] <= 0:
             del self._in_flight[item.endpoint_id]
 
-    async def _flush(self) -> int:
-        """Record the finished attempts in one transaction."""
-        done, self._done = self._done, []
-        if not done:
+    async def _flush(self, *, force: bool = True) -> int:
+        """Record the finished attempts in one transaction: once enough have finished (a
+        quarter of the slots) or a little while has passed, not one transaction per few."""
+        if not self._done:
             return 0
+        waited = time.monotonic() - self._last_flush
+        if not force and len(self._done) < self._flush_batch and waited < FLUSH_EVERY_SECONDS:
+            return 0
+        self._last_flush = time.monotonic()
+        done, self._done = self._done, []
         try:
             async with unit_of_work(self.sessionmaker) as session:
                 await self._record(session, done)
