@@ -241,14 +241,19 @@ def _worker_main(bench: WebhooksBench, go: Any, ready: Any, stop_flag: Any) -> N
 
 def _raw(spawn: Any, port: int, bench: WebhooksBench, processes: int) -> float:
     """The same client, the same pre-signed bodies, the same receiver; no database."""
-    queue = spawn.Queue()
+    queue, go, ready = spawn.Queue(), spawn.Event(), spawn.Semaphore(0)
     per_process = bench.deliveries // processes
     procs = [
-        spawn.Process(target=_raw_main, args=(port, per_process, bench.max_in_flight, queue))
+        spawn.Process(
+            target=_raw_main, args=(port, per_process, bench.max_in_flight, queue, go, ready)
+        )
         for _ in range(processes)
     ]
     for proc in procs:
         proc.start()
+    for _ in procs:  # all start sending together
+        ready.acquire(timeout=120)
+    go.set()
     results = [queue.get(timeout=bench.time_limit + 120) for _ in procs]
     for proc in procs:
         proc.join(10)
@@ -256,7 +261,7 @@ def _raw(spawn: Any, port: int, bench: WebhooksBench, processes: int) -> float:
     return sum(sent for sent, _ in results) / max(elapsed for _, elapsed in results)
 
 
-def _raw_main(port: int, count: int, concurrency: int, queue: Any) -> None:
+def _raw_main(port: int, count: int, concurrency: int, queue: Any, go: Any, ready: Any) -> None:
     async def main() -> tuple[int, float]:
         keys = [secret_key(new_secret())]
         url = f"http://127.0.0.1:{port}/raw"
@@ -265,6 +270,8 @@ def _raw_main(port: int, count: int, concurrency: int, queue: Any) -> None:
         ]
         ok = 0
         async with Sender(allow_private=True, max_connections=concurrency) as sender:
+            ready.release()
+            await asyncio.to_thread(go.wait)
             started = time.perf_counter()
 
             async def lane(start: int) -> None:
