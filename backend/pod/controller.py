@@ -7,7 +7,7 @@ from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from backend.auth.guards import requires
+from backend.auth.guards import requires, requires_scope
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
@@ -25,7 +25,14 @@ class BlobController(Controller):
     path = "/v1/blobs"
     tags = ["proof of delivery"]
 
-    @put("/{sha256:str}", guards=[requires("admin", "dispatcher", "driver")], status_code=201)
+    @put(
+        "/{sha256:str}",
+        guards=[
+            requires("admin", "dispatcher", "driver", "carrier"),
+            requires_scope("events:write"),
+        ],
+        status_code=201,
+    )
     async def upload(
         self,
         sha256: FromPath[str],
@@ -49,7 +56,8 @@ class BlobController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> Response[bytes]:
-        """The blob's bytes, for staff and the driver whose delivery names it; else 404."""
+        """The blob's bytes, for staff and the driver or carrier whose delivery names it; else
+        404."""
         data, content_type = await BlobService(db_session, blob_store(settings)).get(
             sha256.lower(), request.user
         )

@@ -165,3 +165,35 @@ async def test_reordered_partner_batches_converge(api: Api, db) -> None:
         [uuid.UUID(first["id"]), uuid.UUID(second["id"])],
     )
     assert [(r["status"], r["attempts"]) for r in rows] == [("out_for_delivery", 1)] * 2
+
+
+async def test_a_partner_delivery_carries_its_proof_through_the_blob_endpoint(api: Api, db) -> None:
+    import hashlib
+
+    hub = await api.hub()
+    carrier_org, carrier = await partner(api, "regional_courier")
+    _, other_carrier = await partner(api, "regional_courier")
+    shipment = await api.shipment(hub["id"], requirements={"photo": True})
+    await api.post(
+        f"/v1/shipments/{shipment['id']}/handover", {"organization_id": carrier_org["id"]}
+    )
+    photo = b"\x89PNG\r\n\x1a\n" + b"partner photo" * 10
+    digest = hashlib.sha256(photo).hexdigest()
+    delivered = new_event(
+        shipment["id"],
+        "delivered",
+        1,
+        _soon(1),
+        data={"handoff": "recipient", "photo_sha256s": [digest]},
+    )
+    await carrier.post("/v1/partner/events", {"events": [delivered]})
+    assert await db.fetchval("SELECT status FROM pods") == "pending_blobs"
+    upload = await carrier.client.put(
+        f"/v1/blobs/{digest}",
+        content=photo,
+        headers=carrier.headers | {"content-type": "image/png"},
+    )
+    assert upload.status_code == 201, upload.text
+    assert await db.fetchval("SELECT status FROM pods") == "complete"
+    assert (await carrier.get(f"/v1/blobs/{digest}")).status_code == 200
+    assert (await other_carrier.get(f"/v1/blobs/{digest}")).status_code == 404
