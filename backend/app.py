@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.auth.controller import AuthController, UserController
 from backend.auth.guards import bearer_auth
@@ -27,6 +28,7 @@ from backend.couriers.controller import (
 )
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.drivers.controller import DriverController
+from backend.idempotency.middleware import IdempotencyMiddleware
 from backend.lib.errors import exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
@@ -47,6 +49,11 @@ from backend.notifications.providers import NOTIFIER_KEY, Notifier, load_provide
 from backend.offers.controller import OfferController
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
+from backend.partners.controller import (
+    HandoverController,
+    OrganizationController,
+    PartnerEventController,
+)
 from backend.pod.controller import BlobController, PodController, TrackPodController
 from backend.recipients.controller import RecipientController
 from backend.shipments.controller import ShipmentController
@@ -55,6 +62,8 @@ from backend.system.controller import HealthController
 from backend.system.jobs import PeriodicJobs
 from backend.tracking.controller import DriverTrackController, TrackingController
 from backend.web.controller import TrackingPageController
+from backend.webhooks.controller import WebhookDeliveryController, WebhookEndpointController
+from backend.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("lastmile")
 
@@ -81,6 +90,11 @@ CONTROLLERS = [
     CourierCheckController,
     CourierController,
     OfferController,
+    OrganizationController,
+    HandoverController,
+    PartnerEventController,
+    WebhookEndpointController,
+    WebhookDeliveryController,
 ]
 
 
@@ -105,20 +119,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def background(app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        worker_task = jobs_task = None
+        tasks = []
         if settings.embedded_worker:
             worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
-            worker_task = asyncio.create_task(worker.run_forever(stop))
             jobs = PeriodicJobs(sessionmaker, settings)
-            jobs_task = asyncio.create_task(jobs.run_forever(stop))
+            webhooks = webhook_worker(sessionmaker, settings)
+            for runner in (worker, jobs, webhooks):
+                tasks.append(asyncio.create_task(runner.run_forever(stop)))
         try:
             yield
         finally:
             stop.set()
-            if worker_task:
-                await worker_task
-            if jobs_task:
-                await jobs_task
+            for task in tasks:
+                await task
             await limiter.close()
             await engine.dispose()
 
@@ -141,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             bearer_auth(),
             AccountRateLimitMiddleware(limiter),
             RejectNulMiddleware,
+            IdempotencyMiddleware,
             RetryTransientMiddleware,
         ],
         request_class=CheckedRequest,
@@ -158,6 +172,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+    )
+
+
+def webhook_worker(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> WebhookWorker:
+    return WebhookWorker(
+        sessionmaker,
+        allow_private=settings.webhooks_allow_private,
+        max_in_flight=settings.webhook_max_in_flight,
+        per_endpoint=settings.webhook_per_endpoint,
+        poll_seconds=settings.worker_poll_seconds,
     )
 
 

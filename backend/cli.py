@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     command(
         "worker",
         _worker,
-        "run the outbox worker and the periodic jobs alone (any number may run)",
+        "run the outbox and webhook workers and the periodic jobs alone (any number may run)",
     )
     migrate = command(
         "migrate", _migrate, "bring the database schema up to date (alembic upgrade head)"
@@ -189,6 +189,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _run_worker(settings: Settings) -> None:
+    from backend.app import webhook_worker
     from backend.couriers.checks import CHECKS_KEY, load_checks
     from backend.db.session import make_engine, make_sessionmaker
     from backend.live.hub import LiveRuntime
@@ -214,7 +215,11 @@ async def _run_worker(settings: Settings) -> None:
     log.info("outbox worker started", extra={"fields": {"topics": sorted(HANDLERS)}})
     try:
         async with live.running(listen=False):
-            await asyncio.gather(worker.run_forever(stop), jobs.run_forever(stop))
+            await asyncio.gather(
+                worker.run_forever(stop),
+                jobs.run_forever(stop),
+                webhook_worker(sessionmaker, settings).run_forever(stop),
+            )
     finally:
         await engine.dispose()
     log.info("outbox worker stopped")

@@ -96,6 +96,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     courier_email_code_ttl_seconds: Annotated[int, Meta(ge=60, le=86_400)] = 900
     courier_applications_per_hour: Annotated[int, Meta(ge=1, le=100_000)] = 10
     courier_jobs_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 300.0
+    webhooks_allow_private: bool = False
+    webhook_max_in_flight: Annotated[int, Meta(ge=1, le=10_000)] = 128
+    webhook_per_endpoint: Annotated[int, Meta(ge=1, le=1000)] = 8
 
     def __post_init__(self) -> None:
         if self.public_url is not None:

@@ -16,6 +16,7 @@ from backend.auth.schemas import Principal, Role
 from backend.auth.tokens import read_token
 from backend.couriers.tokens import read_applicant_token
 from backend.lib.errors import Forbidden, Unauthorized
+from backend.partners.keys import is_api_key, principal_for_key
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
@@ -28,9 +29,12 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         if not token:
             raise Unauthorized("Missing bearer token", code="missing_token")
         token, secret_key = token.strip(), connection.app.state.settings.secret_key
-        principal = read_token(token, secret_key) or read_applicant_token(
-            token, secret_key, connection.scope["path"]
-        )
+        if is_api_key(token):
+            principal = await principal_for_key(connection.app.state.sessionmaker, token)
+        else:
+            principal = read_token(token, secret_key) or read_applicant_token(
+                token, secret_key, connection.scope["path"]
+            )
         if principal is None:
             raise Unauthorized("Invalid or expired token", code="invalid_token")
         return AuthenticationResult(user=principal, auth=token)
@@ -56,6 +60,17 @@ def requires(*roles: Role) -> Guard:
         principal: Principal = connection.user
         if principal.role not in allowed:
             raise Forbidden(f"This action needs one of the roles: {', '.join(sorted(allowed))}")
+
+    return guard
+
+
+def requires_scope(scope: str) -> Guard:
+    """An API key must carry `scope`; user tokens are governed by their role alone."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.organization_id and scope not in principal.scopes:
+            raise Forbidden(f"This API key lacks the scope {scope}", code="missing_scope")
 
     return guard
 

@@ -20,6 +20,7 @@ from backend.bench.middleware import run_middleware
 from backend.bench.offers import OffersBench, run_offers
 from backend.bench.server import KEEP_VARIABLE
 from backend.bench.sync import SyncBench, run_sync
+from backend.bench.webhooks import add_webhooks_parser, bench_from, run_webhooks
 from backend.db.scratch import drop_database, with_database
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -100,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="In-process ASGI calls with a no-op middleware and with the retry "
         "middleware, alternated; the best round of each. See docs/benchmarks.md.",
     )
+    add_webhooks_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -139,6 +141,13 @@ def run_bench(args: argparse.Namespace) -> int:
             database_url(args), args.couriers, args.offers, args.contenders, args.rounds
         )
         return run_and_print(lambda say: run_offers(bench_offers, say), args.output)
+    if args.command == "webhooks":
+        table = run_webhooks(bench_from(args, database_url(args)))
+        print(table)
+        if args.output:
+            with open(args.output, "w") as out:
+                out.write(table + "\n")
+        return 0
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

@@ -12,6 +12,7 @@ from backend.couriers.models import (
 )
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
+from backend.idempotency.models import IdempotencyKey
 from backend.incidents.models import Incident
 from backend.limits.models import RateLimitBucket
 from backend.live.models import ShipmentFeedEntry
@@ -20,6 +21,7 @@ from backend.network.models import Hub, PickupPoint, Zone
 from backend.notifications.models import Notification
 from backend.offers.models import Offer, OfferRecipient
 from backend.outbox.models import OutboxMessage
+from backend.partners.models import ApiKey, Organization, PartnerEvent, PartnerQuarantinedEvent
 from backend.pod.models import Blob, Pod
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.sync.models import (
@@ -32,8 +34,15 @@ from backend.sync.models import (
     SyncEvent,
 )
 from backend.tracking.models import LatestPosition, Position
+from backend.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
+    "ApiKey",
     "Base",
     "Blob",
     "CourierApplication",
@@ -48,14 +57,18 @@ __all__ = [
     "Driver",
     "DriverSync",
     "Hub",
+    "IdempotencyKey",
     "Incident",
     "LatestPosition",
     "ManifestChange",
     "Notification",
     "Offer",
     "OfferRecipient",
+    "Organization",
     "OutboxMessage",
     "Parcel",
+    "PartnerEvent",
+    "PartnerQuarantinedEvent",
     "PickupPoint",
     "Pod",
     "Position",
@@ -71,5 +84,9 @@ __all__ = [
     "SyncEvent",
     "User",
     "Vehicle",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Zone",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.incidents.repository import IncidentRepository
 from backend.lib.ids import uuid7
 from backend.live.messages import LiveMessage, announce
+from backend.webhooks.service import WebhookService
 
 # Kinds opened by proofs of delivery (backend/pod): the POD says what, the incident asks who acts.
 POD_INCIDENT_KINDS = ("outside_geofence", "incomplete_pod", "wrong_pin")
@@ -81,6 +82,7 @@ class IncidentService:
                 for row in opened
             ),
         )
+        await WebhookService(self.session).incidents_opened(opened)
         return len(opened)
 
     async def custody_conflicts(

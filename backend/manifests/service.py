@@ -25,6 +25,7 @@ from backend.manifests.schemas import RouteCreate, RouteRead, StopIn, StopRead
 from backend.network.service import NetworkService
 from backend.shipments.service import ShipmentService
 from backend.sync.changes import ChangeSpec, ManifestChangeLog
+from backend.webhooks.service import WebhookService
 
 CLOSED_ROUTE_STATUSES = ("completed", "cancelled")
 # Drafts are dispatch's workbench; a driver sees a route once it is published.
@@ -183,7 +184,21 @@ class RouteService:
             route.status = "published"
             route.published_at = utcnow()
             await self._changed(route, {route.driver_id: _route_changes(route, stops, "upsert")})
+            data = {
+                "route_id": str(route.id),
+                "driver_id": str(route.driver_id),
+                "hub_id": str(route.hub_id),
+                "date": route.date.isoformat(),
+                "stops": len(stops),
+            }
+            await WebhookService(self.session).announce("route.published", [(data, None)])
         return (await self._read([route]))[0]
+
+    async def open_stops(self, route_id: UUID) -> Sequence[Row]:
+        """The route's active stops in order, its row locked for a change (404 / 409 as for
+        any edit)."""
+        route = await self._editable(route_id)
+        return await self.repo.active_stops([route.id])
 
     async def withdraw(self, shipment_id: UUID) -> UUID | None:
         """Take a shipment off its active route (its recipient rescheduled it or sent it to a

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.live.service import LiveService
 from backend.notifications.service import NotificationService
+from backend.webhooks.service import WebhookService
 
 
 async def send_notification(session: AsyncSession, payload: dict[str, Any]) -> None:
@@ -23,13 +24,27 @@ async def eta_changed(session: AsyncSession, payload: dict[str, Any]) -> None:
     shipment_id = UUID(payload["shipment_id"])
     eta = payload.get("eta")
     await NotificationService(session).request(shipment_id, "eta_window", {"eta": eta})
-    await LiveService(session).eta_changed(shipment_id, eta, payload.get("previous_eta"))
+    if await LiveService(session).eta_changed(shipment_id, eta, payload.get("previous_eta")):
+        await WebhookService(session).shipment_events(
+            [
+                (
+                    shipment_id,
+                    "shipment.eta_changed",
+                    {"eta": eta, "previous_eta": payload.get("previous_eta")},
+                )
+            ],
+            lock=True,
+        )
 
 
 async def instruction_accepted(session: AsyncSession, payload: dict[str, Any]) -> None:
     """{shipment_id, type}: a "rerouted" message naming what the recipient asked for."""
+    shipment_id = UUID(payload["shipment_id"])
     await NotificationService(session).request(
-        UUID(payload["shipment_id"]), "rerouted", {"instruction": payload.get("type")}
+        shipment_id, "rerouted", {"instruction": payload.get("type")}
+    )
+    await WebhookService(session).shipment_events(
+        [(shipment_id, "shipment.rerouted", {"instruction": payload.get("type")})], lock=True
     )
 
 

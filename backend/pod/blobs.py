@@ -38,9 +38,7 @@ class BlobService:
         known = await self.repo.blob(sha256)
         if known is None or not await self.store.has(sha256):
             await self.store.put(sha256, data)
-        # An applicant (courier documents) has no user account to name.
-        user_id = None if uploader.role == "applicant" else uploader.user_id
-        created = await self.repo.insert_blob(sha256, content_type, len(data), user_id)
+        created = await self.repo.insert_blob(sha256, content_type, len(data), uploader.actor_id)
         if created:
             await PodService(self.session).blob_arrived(sha256)
         return BlobStored(sha256, content_type, len(data), created)
@@ -75,7 +73,10 @@ class BlobService:
             return True
         if principal.driver_id is not None:
             return await self.repo.driver_delivered_blob(principal.driver_id, sha256)
-        # Partners hold no shipments until handover exists; then: the holder of a naming one.
+        if principal.organization_id is not None:  # a carrier: PODs it recorded
+            return await self.repo.device_delivered_blob(
+                f"partner:{principal.organization_id}", sha256
+            )
         return False
 
 

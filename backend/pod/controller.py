@@ -7,7 +7,7 @@ from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from backend.auth.guards import requires
+from backend.auth.guards import requires, requires_scope
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
@@ -27,7 +27,10 @@ class BlobController(Controller):
 
     @put(
         "/{sha256:str}",
-        guards=[requires("admin", "dispatcher", "driver", "applicant")],
+        guards=[
+            requires("admin", "dispatcher", "driver", "applicant", "carrier"),
+            requires_scope("events:write"),
+        ],
         status_code=201,
         opt={"max_body": "blob_max_bytes"},
     )
@@ -54,7 +57,8 @@ class BlobController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> Response[bytes]:
-        """The blob's bytes, for staff and the driver whose delivery names it; else 404."""
+        """The blob's bytes, for staff and the driver or carrier whose delivery names it; else
+        404."""
         data, content_type = await BlobService(db_session, blob_store(settings)).get(
             sha256.lower(), request.user
         )

@@ -171,6 +171,17 @@ class PodRepository:
             )
         )
 
+    async def device_delivered_blob(self, device_id: str, sha256: str) -> bool:
+        """Does a POD recorded from this device (a partner's: `partner:<org>`) name the blob?"""
+        return bool(
+            await (await self.raw()).fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pods WHERE device_id = $1"
+                " AND (signature_sha256 = $2 OR photo_sha256s ? $2))",
+                device_id,
+                sha256,
+            )
+        )
+
     async def driver_delivered_blob(self, driver_id: UUID, sha256: str) -> bool:
         """Does a POD this driver recorded name the blob?"""
         return bool(

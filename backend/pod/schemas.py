@@ -14,7 +14,7 @@ class Delivery(msgspec.Struct, frozen=True):
 
     event_id: UUID
     shipment_id: UUID
-    driver_id: UUID
+    driver_id: UUID | None  # None: a partner carrier's delivery (device_id "partner:<org>")
     device_id: str
     effective_at: datetime
     location: Location | None

@@ -21,6 +21,7 @@ from backend.pod.pins import pin_matches
 from backend.pod.repository import PodRepository
 from backend.pod.schemas import Delivery, PodRead, RecipientPod
 from backend.shipments.models import Shipment
+from backend.webhooks.service import WebhookService
 
 DEFAULT_GEOFENCE_M = 150.0
 
@@ -64,11 +65,15 @@ class PodService:
             verdict = assess(delivery, fact, present)
             rows.append(_pod_row(delivery, fact, verdict, self.geofence_m))
             incidents += _incidents(delivery, fact, verdict)
-        _announce(self.session, await self.repo.insert_pods(rows))
+        pods = await self.repo.insert_pods(rows)
+        _announce(self.session, pods)
+        await _completed(self.session, pods)
         await IncidentService(self.session).pod_incidents(incidents)
 
     async def blob_arrived(self, sha256: str) -> None:
-        _announce(self.session, await self.repo.blob_arrived(sha256))
+        pods = await self.repo.blob_arrived(sha256)
+        _announce(self.session, pods)
+        await _completed(self.session, pods)
 
     # reads -----------------------------------------------------------------------------------
 
@@ -117,6 +122,22 @@ class PodService:
             delivered_at=latest.effective_at,
             photo_sha256s=photos if share else [],
         )
+
+
+async def _completed(session: AsyncSession, pods: Sequence[Any]) -> None:
+    """`pod.completed` webhooks for the PODs that now have every proof they need."""
+    await WebhookService(session).shipment_events(
+        [
+            (
+                pod["shipment_id"],
+                "pod.completed",
+                {"pod_id": str(pod["id"]), "handoff": pod["handoff"]},
+            )
+            for pod in pods
+            if pod["status"] == "complete"
+        ],
+        lock=True,
+    )
 
 
 def _announce(session: AsyncSession, pods: Sequence[Any]) -> None:

@@ -6,10 +6,11 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from backend.auth.guards import requires, staff_only
+from backend.auth.guards import requires, requires_scope, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
+from backend.lib.errors import Invalid
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.lib.plausible import Plausible
 from backend.shipments.schemas import (
@@ -17,6 +18,7 @@ from backend.shipments.schemas import (
     BulkShipmentCreate,
     EventList,
     ShipmentCreate,
+    ShipmentLookup,
     ShipmentRead,
     ShipmentUpdate,
 )
@@ -24,6 +26,13 @@ from backend.shipments.service import ShipmentService
 from backend.shipments.state import STATUSES
 
 StatusFilter = Annotated[str | None, Parameter(description=f"one of {', '.join(STATUSES)}")]
+Lookup = Annotated[str | None, Parameter(min_length=1, max_length=120)]
+LIST_PARAMETERS = frozenset(
+    ("limit", "cursor", "status", "hub_id", "zone_id", "reference", "barcode", "tracking_number")
+)
+# Who may send shipments and who may read them: staff, and organisations' keys with the scope.
+WRITERS = [requires("admin", "dispatcher", "shipper"), requires_scope("shipments:write")]
+READERS = [requires("admin", "dispatcher", "shipper", "carrier"), requires_scope("shipments:read")]
 
 
 class CancelRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,7 +47,7 @@ class ShipmentController(Controller):
     path = "/v1/shipments"
     tags = ["shipments"]
 
-    @post(guards=[staff_only])
+    @post(guards=WRITERS)
     async def create(
         self,
         data: JSONBody[ShipmentCreate],
@@ -46,11 +55,13 @@ class ShipmentController(Controller):
         settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
+        """Create a shipment (a shipper's key: one of its own). A reference already used by the
+        same shipper is 409 `reference_taken` naming the shipment that has it."""
         return await ShipmentService(
             db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
-        ).create(data, request.user.user_id)
+        ).create(data, request.user.actor_id, request.user.organization_id)
 
-    @post("/bulk", guards=[staff_only], status_code=200, opt={"max_body": "bulk_max_bytes"})
+    @post("/bulk", guards=WRITERS, status_code=200, opt={"max_body": "bulk_max_bytes"})
     async def bulk(
         self,
         data: JSONBody[BulkShipmentCreate],
@@ -62,23 +73,51 @@ class ShipmentController(Controller):
         reported by index with the field that failed."""
         return await ShipmentService(
             db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
-        ).bulk(data.shipments, request.user.user_id, settings.bulk_max_shipments)
+        ).bulk(
+            data.shipments,
+            request.user.actor_id,
+            settings.bulk_max_shipments,
+            request.user.organization_id,
+        )
 
-    @get(guards=[staff_only])
+    @get(guards=READERS)
     async def list_shipments(
         self,
         db_session: DbSession,
+        request: Request[Principal, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         status: StatusFilter = None,
         hub_id: FromQuery[UUID | None] = None,
         zone_id: FromQuery[UUID | None] = None,
+        reference: Lookup = None,
+        barcode: Lookup = None,
+        tracking_number: Lookup = None,
     ) -> Page[ShipmentRead]:
+        """Filter, or find one by `reference`, `barcode` or `tracking_number`. A parameter this
+        list does not know is 422, never silently ignored."""
+        unknown = sorted(set(request.query_params) - LIST_PARAMETERS)
+        if unknown:
+            raise Invalid(f"Unknown query parameter {unknown[0]}", field=unknown[0])
+        if status is not None and status not in STATUSES:
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}", field="status")
         return await ShipmentService(db_session).page(
-            cursor=cursor, limit=limit, status=status, hub_id=hub_id, zone_id=zone_id
+            cursor=cursor,
+            limit=limit,
+            status=status,
+            hub_id=hub_id,
+            zone_id=zone_id,
+            lookup=ShipmentLookup(reference, barcode, tracking_number),
+            principal=request.user,
         )
 
-    @get("/{shipment_id:uuid}", guards=[requires("admin", "dispatcher", "driver")])
+    @get(
+        "/{shipment_id:uuid}",
+        guards=[
+            requires("admin", "dispatcher", "driver", "shipper", "carrier"),
+            requires_scope("shipments:read"),
+        ],
+    )
     async def get_shipment(
         self,
         shipment_id: FromPath[UUID],
@@ -113,7 +152,13 @@ class ShipmentController(Controller):
         reason = data.reason if data else None
         return await ShipmentService(db_session).cancel(shipment_id, request.user.user_id, reason)
 
-    @get("/{shipment_id:uuid}/events", guards=[requires("admin", "dispatcher", "driver")])
+    @get(
+        "/{shipment_id:uuid}/events",
+        guards=[
+            requires("admin", "dispatcher", "driver", "shipper", "carrier"),
+            requires_scope("shipments:read"),
+        ],
+    )
     async def events(
         self,
         shipment_id: FromPath[UUID],

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey
+from backend.partners.models import Organization  # noqa: F401 - target of shipper/carrier ids
 from backend.shipments.state import SERVICE_LEVELS, SOURCES, STATUSES
 
 
@@ -35,6 +36,15 @@ class Shipment(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("window_end IS NULL OR window_end > window_start", name="window"),
         Index("ix_shipments_hub_status", "hub_id", "status", "id"),
         Index("ix_shipments_location", "location", postgresql_using="gist"),
+        # A reference names one shipment per shipper (dispatch's own, shipper NULL, included).
+        Index(
+            "uq_shipments_shipper_reference",
+            "shipper_id",
+            "reference",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+            postgresql_where=text("reference IS NOT NULL"),
+        ),
     )
 
     reference: Mapped[str | None] = mapped_column(String(120), index=True)
@@ -57,6 +67,10 @@ class Shipment(UUIDPrimaryKey, Timestamps, Base):
     event_count: Mapped[int] = mapped_column(Integer, server_default="0")
     # Hash of the delivery PIN (backend/pod/pins.py); the PIN itself is never stored.
     pin_hash: Mapped[str | None] = mapped_column(String(64))
+    # The shipper organisation that sent it (NULL: dispatch's own) and the partner carrier it
+    # was handed over to (backend/partners).
+    shipper_id: Mapped[UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    carrier_id: Mapped[UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
 
 
 class Parcel(UUIDPrimaryKey, Base):

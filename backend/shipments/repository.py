@@ -15,6 +15,7 @@ from backend.db.session import raw_connection
 from backend.network.models import Hub
 from backend.pod.chain import EVENT_FIELDS
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
+from backend.shipments.schemas import ShipmentLookup
 
 _ZONES_FOR_POINTS = text(
     """
@@ -89,6 +90,26 @@ class ShipmentRepository:
         query = select(Parcel.barcode).where(Parcel.barcode.in_(barcodes))
         return set((await self.session.scalars(query)).all())
 
+    async def taken_references(
+        self, shipper_id: UUID | None, references: list[str]
+    ) -> dict[str, UUID | None]:
+        """{reference: the shipment of this shipper that has it}."""
+        if not references:
+            return {}
+        query = select(Shipment.reference, Shipment.id).where(
+            Shipment.shipper_id.is_not_distinct_from(shipper_id),
+            Shipment.reference.in_(references),
+        )
+        return {row.reference: row.id for row in await self.session.execute(query)}
+
+    async def owned_by(self, shipment_id: UUID, organization_id: UUID) -> bool:
+        """Whether the organisation sent the shipment (shipper) or holds it (carrier)."""
+        query = select(Shipment.id).where(
+            Shipment.id == shipment_id,
+            (Shipment.shipper_id == organization_id) | (Shipment.carrier_id == organization_id),
+        )
+        return (await self.session.scalar(query)) is not None
+
     async def known_hubs(self, hub_ids: set[UUID]) -> set[UUID]:
         query = select(Hub.id).where(Hub.id.in_(hub_ids))
         return set((await self.session.scalars(query)).all())
@@ -131,8 +152,22 @@ class ShipmentRepository:
         status: str | None,
         hub_id: UUID | None,
         zone_id: UUID | None,
+        lookup: ShipmentLookup,
+        organization_id: UUID | None,
     ) -> Sequence[Shipment]:
         query = select(Shipment).order_by(Shipment.id).limit(limit)
+        if organization_id:
+            query = query.where(
+                (Shipment.shipper_id == organization_id) | (Shipment.carrier_id == organization_id)
+            )
+        if lookup.reference:
+            query = query.where(Shipment.reference == lookup.reference)
+        if lookup.tracking_number:
+            query = query.where(Shipment.tracking_number == lookup.tracking_number)
+        if lookup.barcode:
+            query = query.where(
+                Shipment.id.in_(select(Parcel.shipment_id).where(Parcel.barcode == lookup.barcode))
+            )
         if after:
             query = query.where(Shipment.id > after)
         if status:

@@ -113,11 +113,22 @@ class BulkCreated(msgspec.Struct):
     tracking_number: str
 
 
-class BulkError(msgspec.Struct):
+class BulkError(msgspec.Struct, omit_defaults=True):
     index: int
     status: int
     detail: str
     errors: list[dict[str, str]]
+    code: str | None = None
+    # For a reference already taken: the shipment that has it.
+    existing_id: UUID | None = None
+
+
+class ShipmentLookup(msgspec.Struct, frozen=True):
+    """Find one shipment by what an integrator knows of it; unset filters do not apply."""
+
+    reference: str | None = None
+    barcode: str | None = None
+    tracking_number: str | None = None
 
 
 class BulkResult(msgspec.Struct):

@@ -31,12 +31,14 @@ from backend.shipments.schemas import (
     ParcelRead,
     Requirements,
     ShipmentCreate,
+    ShipmentLookup,
     ShipmentRead,
     ShipmentUpdate,
     Window,
 )
 from backend.shipments.state import FoldEvent, fold_events, sort_events
 from backend.sync.changes import ManifestChangeLog
+from backend.webhooks.service import WebhookService
 
 FROZEN_STATUSES = ("delivered", "returned", "cancelled")
 
@@ -59,16 +61,26 @@ class ShipmentService:
 
     # intake ----------------------------------------------------------------------------------
 
-    async def create(self, data: ShipmentCreate, actor_id: UUID) -> ShipmentRead:
-        created, errors = await self.create_many([data], actor_id)
+    async def create(
+        self, data: ShipmentCreate, actor_id: UUID | None, shipper_id: UUID | None = None
+    ) -> ShipmentRead:
+        created, errors = await self.create_many([data], actor_id, shipper_id)
         if errors:
             error = errors[0]
             if error.status == 409:
-                raise Conflict(error.detail, code="barcode_taken", errors=error.errors)
+                raise Conflict(
+                    error.detail, code=error.code or "barcode_taken", errors=error.errors
+                )
             raise Invalid(error.detail, field=_field(error))
         return (await self.read_many([created[0].id]))[0]
 
-    async def bulk(self, items: list[dict[str, Any]], actor_id: UUID, limit: int) -> BulkResult:
+    async def bulk(
+        self,
+        items: list[dict[str, Any]],
+        actor_id: UUID | None,
+        limit: int,
+        shipper_id: UUID | None = None,
+    ) -> BulkResult:
         if len(items) > limit:
             raise Invalid(f"At most {limit} shipments per call", field="shipments")
         valid: list[tuple[int, ShipmentCreate]] = []
@@ -78,7 +90,7 @@ class ShipmentService:
                 valid.append((index, msgspec.convert(item, ShipmentCreate, strict=False)))
             except msgspec.ValidationError as exc:
                 errors.append(_validation_error(index, str(exc)))
-        created, refused = await self.create_many([data for _, data in valid], actor_id)
+        created, refused = await self.create_many([data for _, data in valid], actor_id, shipper_id)
         positions = [index for index, _ in valid]
         for error in refused:
             error.index = positions[error.index]
@@ -87,10 +99,11 @@ class ShipmentService:
         return BulkResult(created=created, errors=sorted(errors + refused, key=lambda e: e.index))
 
     async def create_many(
-        self, items: Sequence[ShipmentCreate], actor_id: UUID
+        self, items: Sequence[ShipmentCreate], actor_id: UUID | None, shipper_id: UUID | None = None
     ) -> tuple[list[BulkCreated], list[BulkError]]:
-        """Insert every acceptable item set-wise; report the others by their index in `items`."""
-        errors = await self._refusals(items)
+        """Insert every acceptable item set-wise; report the others by their index in `items`.
+        `shipper_id`: the shipper organisation sending them (None: dispatch's own)."""
+        errors = await self._refusals(items, shipper_id)
         accepted = [(i, data) for i, data in enumerate(items) if i not in errors]
         if not accepted:
             return [], sorted(errors.values(), key=lambda e: e.index)
@@ -100,7 +113,7 @@ class ShipmentService:
         now = utcnow()
         shipments, parcels, events, created = [], [], [], []
         for (index, data), zone_id in zip(accepted, zones, strict=True):
-            row = _shipment_row(data, zone_id)
+            row = _shipment_row(data, zone_id) | {"shipper_id": shipper_id}
             row["pin_hash"] = self._pin_hash(row["id"], data.requirements)
             shipments.append(row)
             parcels += [
@@ -119,6 +132,7 @@ class ShipmentService:
         await self.repo.insert(shipments, parcels)
         await self.repo.append_events(events)
         await self.seal_chains([row["id"] for row in shipments])  # new rows: ours alone
+        await WebhookService(self.session).shipments_created([row["id"] for row in shipments])
         return created, sorted(errors.values(), key=lambda e: e.index)
 
     def _pin_hash(self, shipment_id: UUID, requirements: Requirements | None) -> str | None:
@@ -126,10 +140,16 @@ class ShipmentService:
             return None
         return pin_hash(shipment_id, pin_for(shipment_id, self.pin_secret))
 
-    async def _refusals(self, items: Sequence[ShipmentCreate]) -> dict[int, BulkError]:
-        """Unknown hubs and barcodes already taken (in the database or earlier in the batch)."""
+    async def _refusals(
+        self, items: Sequence[ShipmentCreate], shipper_id: UUID | None
+    ) -> dict[int, BulkError]:
+        """Unknown hubs, and references and barcodes already taken (in the database or earlier
+        in the batch). A taken reference names the shipment that has it."""
         known_hubs = await self.repo.known_hubs({d.hub_id for d in items})
         taken = await self.repo.taken_barcodes([p.barcode for d in items for p in d.parcels])
+        references = await self.repo.taken_references(
+            shipper_id, [d.reference for d in items if d.reference]
+        )
         errors: dict[int, BulkError] = {}
         for index, data in enumerate(items):
             if data.hub_id not in known_hubs:
@@ -138,6 +158,9 @@ class ShipmentService:
             if self.plausible and (problem := self.plausible.window_problem(data.window)):
                 errors[index] = _error(index, 422, f"window: {problem}", "window")
                 continue
+            if data.reference and data.reference in references:
+                errors[index] = _reference_taken(index, data.reference, references[data.reference])
+                continue
             for position, parcel in enumerate(data.parcels):
                 if parcel.barcode in taken:
                     field = f"parcels[{position}].barcode"
@@ -145,6 +168,8 @@ class ShipmentService:
                     break
             else:
                 taken.update(p.barcode for p in data.parcels)
+                if data.reference:
+                    references[data.reference] = None
         return errors
 
     # reads -----------------------------------------------------------------------------------
@@ -157,9 +182,14 @@ class ShipmentService:
         return items[0]
 
     async def ensure_visible(self, shipment_id: UUID, principal: Principal) -> None:
-        """Staff see every shipment; a driver only those on their own published routes."""
+        """Staff see every shipment; a driver only those on their own published routes; a
+        shipper its own; a carrier those handed over to it."""
         if principal.is_staff:
             return
+        if principal.organization_id:
+            if await self.repo.owned_by(shipment_id, principal.organization_id):
+                return
+            raise NotFound("No such shipment")
         if principal.driver_id and await ManifestRepository(self.session).driver_has_shipment(
             principal.driver_id, shipment_id
         ):
@@ -174,13 +204,19 @@ class ShipmentService:
         status: str | None,
         hub_id: UUID | None,
         zone_id: UUID | None,
+        lookup: ShipmentLookup | None = None,
+        principal: Principal | None = None,
     ) -> Page[ShipmentRead]:
+        """Staff see every shipment; an organisation's key only its own (shipper) or those
+        handed over to it (carrier)."""
         rows = await self.repo.page(
             after=decode_cursor(cursor),
             limit=limit + 1,
             status=status,
             hub_id=hub_id,
             zone_id=zone_id,
+            lookup=lookup or ShipmentLookup(),
+            organization_id=principal.organization_id if principal else None,
         )
         return page_of(await self._read(rows), limit, lambda shipment: shipment.id)
 
@@ -241,6 +277,30 @@ class ShipmentService:
         await self.record([shipment_id], "cancelled", actor_id=actor_id, data={"reason": reason})
         await ManifestChangeLog(self.session).shipments_changed([shipment_id])
         return (await self.read_many([shipment_id]))[0]
+
+    async def hand_over(
+        self,
+        shipment_ids: Sequence[UUID],
+        carrier_id: UUID,
+        actor_id: UUID | None,
+        reason: str | None,
+    ) -> dict[UUID, str]:
+        """Give open shipments to a partner carrier: it may read them and report their events;
+        each gets a `handed_over` event (status `with_partner`). 409 if one is closed."""
+        shipments = await self.repo.lock(sorted(set(shipment_ids)))
+        if len(shipments) != len(set(shipment_ids)):
+            raise NotFound("No such shipment")
+        for shipment in shipments:
+            if shipment.status in FROZEN_STATUSES:
+                raise Conflict(
+                    f"The shipment is {shipment.status}; it can no longer change",
+                    code="shipment_closed",
+                )
+            shipment.carrier_id = carrier_id
+        data = {"organization_id": str(carrier_id), "reason": reason}
+        return await self.record(
+            [s.id for s in shipments], "handed_over", actor_id=actor_id, data=data
+        )
 
     async def _editable(self, shipment_id: UUID) -> Shipment:
         shipment = await self.repo.get(shipment_id, for_update=True)
@@ -333,6 +393,7 @@ class ShipmentService:
         # and ask for the recipient's notification, both in this transaction.
         await LiveService(self.session).status_changed(changes)
         await NotificationService(self.session).status_changed(changes, attempts)
+        await WebhookService(self.session).status_changed(changes)
         return changes
 
     async def seal_chains(self, shipment_ids: Sequence[UUID]) -> None:
@@ -453,6 +514,21 @@ def _error(index: int, status: int, detail: str, field: str) -> BulkError:
     return BulkError(
         index=index, status=status, detail=detail, errors=[{"field": field, "message": detail}]
     )
+
+
+def _reference_taken(index: int, reference: str, existing: UUID | None) -> BulkError:
+    """409 naming the shipment that has the reference (None: an earlier item of this call)."""
+    detail = (
+        f"Reference {reference} is taken by shipment {existing}"
+        if existing
+        else f"Reference {reference} appears earlier in this call"
+    )
+    error = _error(index, 409, detail, "reference")
+    error.code = "reference_taken"
+    if existing:
+        error.existing_id = existing
+        error.errors[0]["existing_id"] = str(existing)
+    return error
 
 
 def _validation_error(index: int, message: str) -> BulkError:

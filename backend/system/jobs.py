@@ -23,6 +23,8 @@ from backend.config import Settings
 from backend.couriers.lifecycle import CourierLifecycle
 from backend.couriers.rules import rules_from
 from backend.db.session import unit_of_work
+from backend.idempotency.middleware import KEEP as IDEMPOTENCY_KEEP
+from backend.idempotency.repository import IdempotencyRepository
 from backend.lib.clock import utcnow
 from backend.live.retention import ShipmentFeedRetention
 from backend.offers.service import OfferService
@@ -41,6 +43,7 @@ T = TypeVar("T")
 PARTITIONS_LOCK, STALE_LOCK, ETA_LOCK = 54_101, 54_102, 54_103
 SYNC_RETENTION_LOCK, LIVE_FEED_RETENTION_LOCK = 54_104, 54_105
 COURIER_EXPIRY_LOCK, COURIER_DOCUMENTS_LOCK, OFFER_EXPIRY_LOCK = 54_106, 54_107, 54_108
+IDEMPOTENCY_RETENTION_LOCK = 54_109
 # Offers expire to the minute; dispatch wants the incident soon after.
 OFFER_EXPIRY_EVERY_SECONDS = 15.0
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
@@ -61,6 +64,7 @@ class PeriodicJobs:
             (self.suspend_expired_couriers, settings.courier_jobs_seconds),
             (self.purge_courier_documents, RETENTION_EVERY_SECONDS),
             (self.expire_offers, OFFER_EXPIRY_EVERY_SECONDS),
+            (self.prune_idempotency_keys, RETENTION_EVERY_SECONDS),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -129,6 +133,13 @@ class PeriodicJobs:
         """Close offers nobody accepted in time; each opens an incident for dispatch."""
         return await self._locked(
             OFFER_EXPIRY_LOCK, lambda s: OfferService(s).expire_due(now or utcnow())
+        )
+
+    async def prune_idempotency_keys(self, now: datetime | None = None) -> int | None:
+        """Drop stored Idempotency-Key responses past their 24 h."""
+        cutoff = (now or utcnow()) - IDEMPOTENCY_KEEP
+        return await self._locked(
+            IDEMPOTENCY_RETENTION_LOCK, lambda s: IdempotencyRepository(s).purge(cutoff)
         )
 
     # loop --------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ async def test_every_domain_job_is_scheduled(jobs: PeriodicJobs) -> None:
         "suspend_expired_couriers",
         "purge_courier_documents",
         "expire_offers",
+        "prune_idempotency_keys",
     ]
 
 

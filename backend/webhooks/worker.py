@@ -1,0 +1,250 @@
+"""Webhook delivery worker: any number may run, in the API process or alone.
+
+It keeps up to `max_in_flight` attempts going at once, at most `per_endpoint` to any one
+endpoint, so a slow or dead receiver holds a few slots and never the others'. Due deliveries
+are claimed (`FOR UPDATE SKIP LOCKED`) with a lease in a short transaction of their own, sent
+outside any transaction, and their outcomes recorded in batches. A worker that dies after a
+receiver's 2xx and before recording it leaves the lease to lapse: another worker then sends
+the same event again, with the same `webhook-id`, so receivers deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db.session import unit_of_work
+from backend.incidents.service import IncidentService, NewIncident
+from backend.lib.clock import utcnow
+from backend.webhooks.queue import DeliveryQueue
+from backend.webhooks.sender import Outcome, Outgoing, Sender, next_delay
+from backend.webhooks.signing import message_id, secret_key
+
+log = logging.getLogger("lastmile.webhooks")
+# Longer than an attempt can take (15 s timeout), so a live worker's claim never lapses.
+LEASE = timedelta(seconds=60)
+PROBE_EVERY_SECONDS = 0.5
+FLUSH_EVERY_SECONDS = 0.05
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        allow_private: bool = False,
+        max_in_flight: int = 128,
+        per_endpoint: int = 8,
+        claim_size: int = 100,
+        poll_seconds: float = 0.5,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.allow_private = allow_private
+        self.max_in_flight = max_in_flight
+        self.per_endpoint = per_endpoint
+        self.claim_size = claim_size
+        self.poll_seconds = poll_seconds
+        self.rng = rng or random.Random()
+        self._in_flight: Counter[Any] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[tuple[Outgoing, Outcome, datetime]] = []
+        self._last_probe = -PROBE_EVERY_SECONDS
+        self._probed_last = False
+        self._flush_batch = max(1, max_in_flight // 4)
+        self._last_flush = 0.0
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        await self.run(stop)
+
+    async def run_until_idle(self) -> int:
+        """Send until nothing is due (tests, scripts); returns the attempts made."""
+        return await self.run(asyncio.Event(), until_idle=True)
+
+    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> int:
+        attempts = 0
+        async with Sender(
+            allow_private=self.allow_private, max_connections=self.max_in_flight
+        ) as sender:
+            while not stop.is_set():
+                try:
+                    attempts += await self._flush(force=not self._tasks)
+                    claimed = await self._claim_and_send(sender)
+                except Exception:
+                    log.exception("webhook worker round failed")
+                    claimed = 0
+                    await _wait(stop, self.poll_seconds)
+                if claimed:
+                    continue
+                if self._tasks:
+                    await asyncio.wait(self._tasks, timeout=0.05, return_when="FIRST_COMPLETED")
+                elif not self._done:
+                    if until_idle and self._probed_last:
+                        break
+                    if until_idle:  # idle only once failing endpoints were looked at too
+                        self._last_probe = -PROBE_EVERY_SECONDS
+                        continue
+                    await _wait(stop, self.poll_seconds)
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=20)
+            attempts += await self._flush()
+        return attempts
+
+    async def _claim_and_send(self, sender: Sender) -> int:
+        room = min(self.claim_size, self.max_in_flight - len(self._tasks))
+        if room < max(1, min(self.claim_size, self.max_in_flight) // 4):
+            return 0  # wait for slots rather than claim in dribs
+        busy = [ep for ep, n in self._in_flight.items() if n >= self.per_endpoint]
+        now = utcnow()
+        async with unit_of_work(self.sessionmaker) as session:
+            queue = DeliveryQueue(session)
+            await queue.relax_durability()
+            rows = await queue.claim(
+                now,
+                room,
+                per_endpoint=self.per_endpoint,
+                busy_endpoints=busy,
+                lease=LEASE,
+                probe_failing=self._probe_due(),
+            )
+        for row in rows:
+            item = _outgoing(row)
+            self._in_flight[item.endpoint_id] += 1
+            task = asyncio.create_task(self._send(sender, item))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(rows)
+
+    def _probe_due(self) -> bool:
+        """Failing endpoints are looked at twice a second at most: their retries are seconds
+        to hours apart, and scanning them on every claim would slow the healthy ones."""
+        now = time.monotonic()
+        self._probed_last = now - self._last_probe >= PROBE_EVERY_SECONDS
+        if self._probed_last:
+            self._last_probe = now
+        return self._probed_last
+
+    async def _send(self, sender: Sender, item: Outgoing) -> None:
+        now = utcnow()
+        try:
+            outcome = await sender.send(item, now)
+        except Exception as exc:  # a bug, not the receiver: keep the attempt and retry later
+            log.exception("webhook send failed")
+            outcome = Outcome(None, f"{type(exc).__name__}: {exc}"[:500], None, 0)
+        self._done.append((item, outcome, now))
+        self._in_flight[item.endpoint_id] -= 1
+        if self._in_flight[item.endpoint_id] <= 0:
+            del self._in_flight[item.endpoint_id]
+
+    async def _flush(self, *, force: bool = True) -> int:
+        """Record the finished attempts in one transaction: once enough have finished (a
+        quarter of the slots) or a little while has passed, not one transaction per few."""
+        if not self._done:
+            return 0
+        waited = time.monotonic() - self._last_flush
+        if not force and len(self._done) < self._flush_batch and waited < FLUSH_EVERY_SECONDS:
+            return 0
+        self._last_flush = time.monotonic()
+        done, self._done = self._done, []
+        try:
+            async with unit_of_work(self.sessionmaker) as session:
+                await self._record(session, done)
+        except Exception:
+            self._done = done + self._done  # try again next round; the leases still hold
+            raise
+        return len(done)
+
+    async def _record(
+        self, session: AsyncSession, done: list[tuple[Outgoing, Outcome, datetime]]
+    ) -> None:
+        queue = DeliveryQueue(session)
+        await queue.relax_durability()
+        rows, healthy, failing, gone = [], set(), set(), set()
+        hold: dict[Any, datetime] = {}
+        for item, outcome, started in done:
+            status, next_at = self._verdict(item, outcome, started)
+            rows.append(
+                (
+                    item.delivery_id,
+                    item.attempt,
+                    status,
+                    started,
+                    outcome.duration_ms,
+                    outcome.status_code,
+                    outcome.error,
+                    outcome.response_body,
+                    next_at,
+                )
+            )
+            if outcome.delivered:
+                healthy.add(item.endpoint_id)
+            else:
+                failing.add(item.endpoint_id)
+                if outcome.gone:
+                    gone.add(item.endpoint_id)
+                elif next_at is not None:
+                    hold[item.endpoint_id] = max(next_at, hold.get(item.endpoint_id, next_at))
+        await queue.record(rows)
+        await queue.hold_endpoints(
+            sorted((ep, at) for ep, at in hold.items() if ep not in healthy), utcnow()
+        )
+        await queue.endpoints_healthy(sorted(healthy))
+        disabled = await queue.endpoints_failing(sorted(failing - healthy), sorted(gone), utcnow())
+        if disabled:
+            await _endpoints_disabled(session, disabled)
+
+    def _verdict(
+        self, item: Outgoing, outcome: Outcome, started: datetime
+    ) -> tuple[str, datetime | None]:
+        if outcome.delivered:
+            return "delivered", None
+        if outcome.gone:
+            return "failed", None
+        delay = next_delay(item.attempt, outcome.retry_after, self.rng)
+        return ("failed", None) if delay is None else ("pending", started + delay)
+
+
+def _outgoing(row: Any) -> Outgoing:
+    secrets = [row["secret"], *([row["previous_secret"]] if row["previous_secret"] else [])]
+    return Outgoing(
+        delivery_id=row["id"],
+        endpoint_id=row["endpoint_id"],
+        attempt=row["attempts"],
+        message_id=message_id(row["event_id"]),
+        url=row["url"],
+        keys=[secret_key(s) for s in secrets],
+        body=bytes(row["body"]),
+    )
+
+
+async def _endpoints_disabled(session: AsyncSession, rows: list[Any]) -> None:
+    """An incident per endpoint disabled, so its owner is told (dispatch triages it)."""
+    await IncidentService(session).open(
+        [
+            NewIncident(
+                kind="webhook_endpoint_disabled",
+                dedupe_key=f"webhook_endpoint_disabled:{row['id']}:{row['failing_since']}",
+                occurred_at=utcnow(),
+                data={
+                    "endpoint_id": str(row["id"]),
+                    "organization_id": str(row["organization_id"] or ""),
+                    "url": row["url"],
+                    "reason": row["disabled_reason"],
+                },
+            )
+            for row in rows
+        ]
+    )
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
