@@ -11,6 +11,7 @@ import sys
 
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
+from backend.bench.planning_cli import add_planning_parser, run_planning_command
 from backend.bench.sync import SyncBench, run_sync
 from backend.db.scratch import with_database
 
@@ -55,18 +56,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    add_planning_parser(commands)
     return parser.parse_args(argv)
 
 
-def database_url(args: argparse.Namespace) -> str:
+def database_url(args: argparse.Namespace, name: str = "lastmile_bench") -> str:
     if args.database_url:
         return args.database_url
     server = os.environ.get("LASTMILE_DATABASE_URL") or DEFAULT_SERVER
-    return with_database(server.replace("postgresql+asyncpg://", "postgresql://"), "lastmile_bench")
+    return with_database(server.replace("postgresql+asyncpg://", "postgresql://"), name)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "planning":
+        return run_planning_command(args, database_url(args, "lastmile_bench_planning"))
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

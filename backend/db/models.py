@@ -2,6 +2,7 @@
 
 from backend.auth.models import User
 from backend.db.base import Base
+from backend.disruptions.models import Disruption, HubContingency
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.incidents.models import Incident
 from backend.live.models import ShipmentFeedEntry
@@ -9,6 +10,7 @@ from backend.manifests.models import Route, Stop
 from backend.network.models import Hub, PickupPoint, Zone
 from backend.notifications.models import Notification
 from backend.outbox.models import OutboxMessage
+from backend.planning.models import DriverPlanning, Plan
 from backend.pod.models import Blob, Pod
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.sync.models import (
@@ -26,9 +28,12 @@ __all__ = [
     "Blob",
     "Device",
     "DeviceSync",
+    "Disruption",
     "Driver",
+    "DriverPlanning",
     "DriverSync",
     "Hub",
+    "HubContingency",
     "Incident",
     "LatestPosition",
     "ManifestChange",
@@ -36,6 +41,7 @@ __all__ = [
     "OutboxMessage",
     "Parcel",
     "PickupPoint",
+    "Plan",
     "Pod",
     "Position",
     "PushBatch",
