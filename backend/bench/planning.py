@@ -1,4 +1,4 @@
-"""`scripts/bench planning`: the planner against plain PyVRP on Gehring–Homberger instances.
+"""`scripts/bench planning`: the planner against plain PyVRP on Gehring-Homberger instances.
 
 For each instance, in the same run and with the same time limit: plain PyVRP (`pyvrp.read` with
 DIMACS rounding, `pyvrp.solve`) and the planner's own path (domain `Job`s and `Vehicle`s → the
@@ -145,10 +145,10 @@ def _row(row: tuple[str, float, Outcome, Outcome]) -> str:
 
 def _table(rows: list[tuple[str, float, Outcome, Outcome]], seconds: float) -> str:
     lines = [
-        f"Planning on Gehring–Homberger 1,000-customer VRPTW, {seconds:g} s per run, "
+        f"Planning on Gehring-Homberger 1,000-customer VRPTW, {seconds:g} s per run, "
         f"{os.cpu_count()} CPUs",
         "",
-        "| instance | BKS | PyVRP | gap | planner | gap | planner − PyVRP (points) "
+        "| instance | BKS | PyVRP | gap | planner | gap | planner - PyVRP (points) "
         "| unassigned | load (PyVRP / planner) |",
         "|---|---|---|---|---|---|---|---|---|",
         *(_row(row) for row in rows),

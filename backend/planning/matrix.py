@@ -1,6 +1,6 @@
 """Travel matrices: distance (m) and duration (s) between every pair of places, per vehicle kind.
 
-Providers: `HaversineProvider` (the default: great-circle distance × a detour factor, and a
+Providers: `HaversineProvider` (the default: great-circle distance times a detour factor, and a
 speed per vehicle kind), `OsrmProvider` (a real road network through OSRM's `/table` API) and
 `PlanarProvider` (Euclidean on x/y, DIMACS rounding: the benchmark instances). `CachedProvider`
 keeps the last matrices per set of places and kind, so re-plans of the same day reuse them.

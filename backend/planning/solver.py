@@ -77,7 +77,7 @@ def solve_problem(
 ) -> Solution:
     """`matrices` maps each vehicle kind to the matrix over `places_of(problem)`."""
     progress = progress or SolveProgress()
-    places, depot_count = places_of(problem)
+    _, depot_count = places_of(problem)
     index = {job.id: depot_count + i for i, job in enumerate(problem.jobs)}
     kept, unassigned = screen(problem, matrices, index, depot_count)
     if not kept or not problem.vehicles:
