@@ -19,6 +19,7 @@ from backend.auth.guards import bearer_auth
 from backend.auth.users import UserService
 from backend.config import Settings
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
+from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DriverController
 from backend.lib.errors import exception_handlers
 from backend.lib.logs import RequestIdMiddleware, configure_logging
@@ -30,6 +31,9 @@ from backend.notifications.controller import NotificationController
 from backend.notifications.providers import NOTIFIER_KEY, Notifier, load_provider
 from backend.outbox.handlers import HANDLERS
 from backend.outbox.worker import OutboxWorker
+from backend.planning.controller import PlanController
+from backend.planning.settings import PlanningSettings
+from backend.planning.worker import PlanWorker, plan_workers_config
 from backend.pod.controller import BlobController, PodController, TrackPodController
 from backend.recipients.controller import RecipientController
 from backend.shipments.controller import ShipmentController
@@ -59,6 +63,8 @@ CONTROLLERS = [
     TrackingPageController,
     LiveController,
     NotificationController,
+    PlanController,
+    DisruptionController,
 ]
 
 
@@ -78,8 +84,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def background(app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        worker_task = jobs_task = None
+        worker_task = jobs_task = plans_task = None
         if settings.embedded_worker:
+            planner = PlanWorker(
+                sessionmaker,
+                PlanningSettings.of(settings),
+                poll_seconds=settings.worker_poll_seconds,
+                **plan_workers_config(),
+            )
+            plans_task = asyncio.create_task(planner.run_forever(stop))
             worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
             worker_task = asyncio.create_task(worker.run_forever(stop))
             jobs = PeriodicJobs(sessionmaker, settings)
@@ -92,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await worker_task
             if jobs_task:
                 await jobs_task
+            if plans_task:
+                await plans_task
             await engine.dispose()
 
     return Litestar(

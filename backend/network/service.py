@@ -45,6 +45,12 @@ class NetworkService:
             raise Invalid("No such hub", field=field, code="unknown_hub")
         return hub
 
+    async def require_zone(self, zone_id: UUID, *, field: str = "zone_id") -> Zone:
+        zone = await self.repo.get(Zone, zone_id)
+        if zone is None:
+            raise Invalid("No such zone", field=field, code="unknown_zone")
+        return zone
+
     async def create_zone(self, data: ZoneCreate) -> ZoneRead:
         await self.require_hub(data.hub_id)
         zone = Zone(name=data.name, hub_id=data.hub_id, area=to_db(data.area))

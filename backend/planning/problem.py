@@ -19,6 +19,7 @@ UNASSIGNED_REASONS = (
     "no_capacity",  # larger than any vehicle, or the fleet is full
     "window_unreachable",  # no driver can reach it inside its window and shift
     "loaded_on_other_vehicle",  # its parcels are on a vehicle that is not in the plan
+    "no_vehicle_available",  # recovery: no spare driver or courier to send for it
     "optional_not_worth_it",  # optional, and serving it costs more than leaving it
 )
 
@@ -44,6 +45,10 @@ class Job:
     outside_zones: bool = False
     # The vehicle its parcels are already on: only that vehicle may take it.
     pinned_to: str | None = None
+    # Only these vehicles may take it (None: any), e.g. the ones sent to a broken-down van.
+    only_vehicles: frozenset[str] | None = None
+    # Its parcels are on the vehicle already: better late than taken off (recovery only).
+    late_ok: bool = False
     # None: the job must be served. Otherwise optional, and leaving it out costs this much
     # (in the objective's units: metres, seconds, or their sum).
     penalty: int | None = None
@@ -67,6 +72,8 @@ class Vehicle:
     def can_serve(self, job: Job) -> bool:
         if job.pinned_to is not None and job.pinned_to != self.id:
             return False
+        if job.only_vehicles is not None and self.id not in job.only_vehicles:
+            return False
         if not job.skills <= self.skills:
             return False
         return self.zones is None or (job.zone is not None and job.zone in self.zones)
@@ -85,6 +92,7 @@ class Visit:
     arrival: int
     start: int
     departure: int
+    late: bool = False
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ dispatcher can act on: the first test a job fails, in the order of `UNASSIGNED_R
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from backend.planning.matrix import Matrix
 from backend.planning.problem import Job, Problem, Vehicle
@@ -19,7 +20,9 @@ def screen(
     ids = {v.id for v in problem.vehicles}
     for job in problem.jobs:
         reason = _reason(job, problem.vehicles, ids, matrices, index, place_index)
-        if reason is None:
+        if reason == "window_unreachable" and job.late_ok:
+            kept.append(replace(job, window=None))  # served late rather than taken off
+        elif reason is None:
             kept.append(job)
         else:
             unassigned[job.id] = reason
@@ -36,12 +39,15 @@ def _reason(
 ) -> str | None:
     if job.pinned_to is not None and job.pinned_to not in ids:
         return "loaded_on_other_vehicle"
+    if job.only_vehicles is not None and not job.only_vehicles & ids:
+        return "no_vehicle_available"
     if job.outside_zones:
         return "outside_every_zone"
     candidates = [
         v
         for v in vehicles
         if (job.pinned_to is None or v.id == job.pinned_to)
+        and (job.only_vehicles is None or v.id in job.only_vehicles)
         and (v.zones is None or (job.zone is not None and job.zone in v.zones))
     ]
     if not candidates:

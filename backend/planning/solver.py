@@ -169,6 +169,8 @@ class _Model:
                     columns = depot_count + np.flatnonzero(barred)
                     distance[:, columns] = FORBIDDEN
                     duration[:, columns] = FORBIDDEN
+                    np.fill_diagonal(distance, 0)
+                    np.fill_diagonal(duration, 0)
                 keys[key] = len(profiles)
                 profiles.append((distance, duration))
             profile_of[vehicle.id] = keys[key]

@@ -24,8 +24,11 @@ def settle(
             depots.setdefault(place, len(depots))
     planned: list[PlannedRoute] = []
     dropped: dict[str, str] = {}
+    windows = {job.id: job.window for job in problem.jobs}
     for vehicle, departure, jobs in routes:
-        route = walk(vehicle, departure, jobs, matrices[vehicle.kind], index, depots, dropped)
+        route = walk(
+            vehicle, departure, jobs, matrices[vehicle.kind], index, depots, dropped, windows
+        )
         if route.visits:
             planned.append(route)
     return planned, dropped
@@ -39,10 +42,12 @@ def walk(
     index: Mapping[str, int],
     depots: Mapping[object, int],
     dropped: dict[str, str],
+    windows: Mapping[str, tuple[int, int] | None] | None = None,
 ) -> PlannedRoute:
     """Drive the route; a stop that cannot be served is dropped (into `dropped`) and the driver
     goes on from the previous place. Stops past capacity or past the shift go from the end."""
     served = _within_capacity(vehicle, jobs, dropped)
+    windows = windows or {job.id: job.window for job in jobs}
     start, end = depots[vehicle.start], depots[vehicle.end]
     limit = vehicle.shift[1] - vehicle.break_s
     departure = max(departure, vehicle.shift[0])
@@ -51,14 +56,14 @@ def walk(
         for job in served:
             loc = index[job.id]
             arrival = t + int(matrix.duration[at, loc])
-            early, late = job.window or (arrival, arrival)
+            early, late = windows.get(job.id) or (arrival, arrival)
             begin = max(arrival, early)
-            if begin > late or not vehicle.can_serve(job):
+            if (begin > late and not job.late_ok) or not vehicle.can_serve(job):
                 dropped[job.id] = "window_unreachable" if begin > late else "no_driver_with_skills"
                 continue
             distance += int(matrix.distance[at, loc])
             t = begin + job.service_s
-            visits.append(Visit(job.id, arrival, begin, t))
+            visits.append(Visit(job.id, arrival, begin, t, late=begin > late))
             at = loc
         back = t + int(matrix.duration[at, end])
         if back <= limit or not visits:
