@@ -2,6 +2,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from backend.auth.guards import staff_only
@@ -29,7 +30,7 @@ class PlanController(Controller):
         self,
         data: JSONBody[PlanCreate],
         db_session: DbSession,
-        settings: Settings,
+        settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> PlanRead:
         """Queue a plan; the worker solves it. Follow it at `GET /v1/plans/{id}` or on the live
