@@ -61,7 +61,7 @@ class DisruptionService:
         time_limit = contingency.recovery_time_limit_s if contingency else DEFAULT_TIME_LIMIT_S
         disruption = await self.repo.add(
             Disruption(
-                kind=data.kind,  # type: ignore[attr-defined]
+                kind=kind_of(data),
                 mode=data.mode,
                 status="planning",
                 hub_id=hub_id,
@@ -134,7 +134,7 @@ class DisruptionService:
     async def _open_duplicate(
         self, data: DisruptionCreate, hub_id: UUID, today: dt.date, subject: str
     ) -> bool:
-        kind = data.kind  # type: ignore[attr-defined]
+        kind = kind_of(data)
         for other in await self.repo.live_on(hub_id, today, [kind]):
             if subject == _subject_of(other):
                 return True
@@ -246,6 +246,11 @@ class DisruptionService:
             }
         )
         return contingency_read(row)
+
+
+def kind_of(data: DisruptionCreate) -> str:
+    """The `kind` tag the body was decoded by."""
+    return str(data.__struct_config__.tag)
 
 
 def _check_until(until: dt.datetime, now: dt.datetime) -> None:

@@ -133,16 +133,21 @@ def vehicle_of(
 
 
 def result_json(
-    solution: Solution, origin: dt.datetime, extra_unassigned: dict[str, str] | None = None
+    solution: Solution,
+    origin: dt.datetime,
+    extra_unassigned: dict[str, str] | None = None,
+    vehicles: Sequence[Vehicle] = (),
 ) -> dict[str, Any]:
     def at(s: int) -> str:
         return (origin + dt.timedelta(seconds=s)).isoformat()
 
     unassigned = dict(solution.unassigned) | (extra_unassigned or {})
+    starts = {v.id: [v.start.lon, v.start.lat] for v in vehicles}
     return {
         "routes": [
             {
                 "driver_id": route.vehicle_id,
+                "start_location": starts.get(route.vehicle_id),
                 "start": at(route.start),
                 "end": at(route.end),
                 "distance_m": route.distance_m,

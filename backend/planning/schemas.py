@@ -42,7 +42,7 @@ class PlanStop(msgspec.Struct):
 
 class PlanRoute(msgspec.Struct):
     driver_id: UUID
-    start: dt.datetime
+    start_location: list[float] | None  # [lon, lat] where the route begins    start: dt.datetime
     end: dt.datetime
     distance_m: int
     duration_s: int

@@ -139,7 +139,9 @@ class PlanWorker:
             plan = await PlanningRepository(session).get(plan_id, for_update=True)
             if plan is None or plan.status != "solving":
                 return
-            plan.result = result_json(solution, built.origin, built.unplannable)
+            plan.result = result_json(
+                solution, built.origin, built.unplannable, built.problem.vehicles
+            )
             plan.status = "done"
             plan.best_cost = solution.cost
             plan.elapsed_s = round(elapsed, 2)
