@@ -3,7 +3,18 @@ from typing import Any
 from uuid import UUID
 
 from geoalchemy2 import Geography
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, Time
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,7 +46,7 @@ class Plan(UUIDPrimaryKey, Timestamps, Base):
     time_limit_s: Mapped[float] = mapped_column(Float)
     # What was asked: shipment_ids / driver_ids (None: the defaults), optional_penalty.
     request: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    best_cost: Mapped[int | None] = mapped_column(Integer)
+    best_cost: Mapped[int | None] = mapped_column(BigInteger)
     elapsed_s: Mapped[float | None] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     lease_until: Mapped[datetime | None]

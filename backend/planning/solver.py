@@ -75,48 +75,117 @@ def solve_problem(
     seed: int = 0,
     progress: SolveProgress | None = None,
 ) -> Solution:
-    """`matrices` maps each vehicle kind to the matrix over `places_of(problem)`."""
+    """`matrices` maps each vehicle kind to the matrix over `places_of(problem)`.
+
+    Jobs and vehicles that can never meet (loaded parcels pinned to their van, zones, rescue
+    vehicles) split the problem into independent parts; each is solved on its own with a share
+    of the time in proportion to its jobs, which is both faster and better than one search that
+    must learn which edges are forbidden."""
     progress = progress or SolveProgress()
-    _, depot_count = places_of(problem)
+    places, depot_count = places_of(problem)
     index = {job.id: depot_count + i for i, job in enumerate(problem.jobs)}
     kept, unassigned = screen(problem, matrices, index, depot_count)
     if not kept or not problem.vehicles:
         return Solution(routes=[], unassigned=unassigned)
-    model = _Model(problem, kept, matrices, index, depot_count)
-    best = _search(model.data, time_limit_s, seed, progress)
-    routes, dropped = settle(model.routes_of(best), problem, matrices, index)
+    planned: list[tuple[Vehicle, int, list[Job]]] = []
+    cost, feasible, spent = 0, True, 0.0
+    parts = components(kept, problem.vehicles)
+    for n, (jobs, vehicles) in enumerate(parts):
+        share = time_limit_s * len(jobs) / len(kept)
+        if n == len(parts) - 1:
+            share = max(time_limit_s - spent, 0.05)
+        started = time.monotonic()
+        sub = Problem(jobs=jobs, vehicles=vehicles, objective=problem.objective)
+        model = _Model(sub, jobs, _sliced(sub, places, depot_count, index, matrices))
+        best = _search(model.data, max(share, 0.05), seed, progress, base=cost)
+        planned += model.routes_of(best)
+        cost += _cost(best)
+        feasible = feasible and bool(best.is_feasible())
+        spent += time.monotonic() - started
+    routes, dropped = settle(planned, problem, matrices, index)
     unassigned |= dropped
+    served = {visit.job_id for route in routes for visit in route.visits}
     for job in kept:
-        if job.id not in unassigned and not any(
-            visit.job_id == job.id for route in routes for visit in route.visits
-        ):
+        if job.id not in unassigned and job.id not in served:
             unassigned[job.id] = "optional_not_worth_it"
-    cost = int(best.distance_cost() + best.duration_cost() + best.fixed_vehicle_cost())
-    cost += int(best.uncollected_prizes())
     return Solution(
         routes=routes,
         unassigned=unassigned,
         cost=cost,
-        feasible=bool(best.is_feasible()),
+        feasible=feasible,
         iterations=progress.iterations,
     )
 
 
+def components(jobs: list[Job], vehicles: list[Vehicle]) -> list[tuple[list[Job], list[Vehicle]]]:
+    """Groups of vehicles linked by a job more than one of them may serve, with their jobs."""
+    parent = {v.id: v.id for v in vehicles}
+
+    def root(vid: str) -> str:
+        while parent[vid] != vid:
+            parent[vid] = parent[parent[vid]]
+            vid = parent[vid]
+        return vid
+
+    owner: dict[str, str] = {}
+    for job in jobs:
+        allowed = [v.id for v in vehicles if v.can_serve(job)]
+        for other in allowed[1:]:
+            parent[root(other)] = root(allowed[0])
+        owner[job.id] = allowed[0]
+    groups: dict[str, tuple[list[Job], list[Vehicle]]] = {}
+    for job in jobs:
+        groups.setdefault(root(owner[job.id]), ([], []))[0].append(job)
+    for vehicle in vehicles:
+        if root(vehicle.id) in groups:
+            groups[root(vehicle.id)][1].append(vehicle)
+    return list(groups.values())
+
+
+def _sliced(
+    sub: Problem,
+    places: list[Place],
+    depot_count: int,
+    index: Mapping[str, int],
+    matrices: Mapping[str, Matrix],
+) -> dict[str, Matrix]:
+    """The parent problem's matrices cut down to the places of a part, in its own order."""
+    depot_of = {place: i for i, place in enumerate(places[:depot_count])}
+    sub_places, sub_depots = places_of(sub)
+    rows = np.array(
+        [depot_of[p] for p in sub_places[:sub_depots]] + [index[job.id] for job in sub.jobs]
+    )
+    cut = np.ix_(rows, rows)
+    return {
+        kind: Matrix(distance=m.distance[cut], duration=m.duration[cut])
+        for kind, m in matrices.items()
+        if kind in {v.kind for v in sub.vehicles}
+    }
+
+
+def _cost(best: PyvrpSolution) -> int:
+    cost = best.distance_cost() + best.duration_cost() + best.fixed_vehicle_cost()
+    return int(cost + best.uncollected_prizes())
+
+
 class _Callbacks(IteratedLocalSearchCallbacks):
-    def __init__(self, progress: SolveProgress) -> None:
+    def __init__(self, progress: SolveProgress, base: int) -> None:
         super().__init__()
         self.progress = progress
+        self.base = base
 
     def on_best(self, best: PyvrpSolution) -> None:
         if best.is_feasible():
-            self.progress.best_cost = int(best.distance_cost() + best.duration_cost())
+            self.progress.best_cost = self.base + _cost(best)
 
     def on_iteration(self, *args: object) -> None:
         self.progress.iterations += 1
 
 
-def _search(data: ProblemData, time_limit_s: float, seed: int, progress: SolveProgress):
-    params = SolveParams(ils=IteratedLocalSearchParams(callbacks=_Callbacks(progress)))
+def _search(
+    data: ProblemData, time_limit_s: float, seed: int, progress: SolveProgress, base: int = 0
+):
+    params = SolveParams(ils=IteratedLocalSearchParams(callbacks=_Callbacks(progress, base)))
     stop = MultipleCriteria([MaxRuntime(time_limit_s), lambda _cost: progress.cancel.is_set()])
     result = solve(data, stop, seed=seed, collect_stats=False, display=False, params=params)
     return result.best
@@ -125,18 +194,12 @@ def _search(data: ProblemData, time_limit_s: float, seed: int, progress: SolvePr
 class _Model:
     """The PyVRP data for the kept jobs, and the way back from its routes to ours."""
 
-    def __init__(
-        self,
-        problem: Problem,
-        jobs: list[Job],
-        matrices: Mapping[str, Matrix],
-        index: Mapping[str, int],
-        depot_count: int,
-    ) -> None:
+    def __init__(self, problem: Problem, jobs: list[Job], matrices: Mapping[str, Matrix]) -> None:
+        """`matrices` over `places_of(problem)`, whose jobs are exactly `jobs`."""
         self.problem, self.jobs = problem, jobs
-        places, _ = places_of(problem)
+        places, depot_count = places_of(problem)
         depots = places[:depot_count]
-        rows = np.array(list(range(depot_count)) + [index[job.id] for job in jobs])
+        rows = np.arange(len(places))
         locations = [Location(x=p.lon, y=p.lat) for p in depots] + [
             Location(x=job.place.lon, y=job.place.lat) for job in jobs
         ]

@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("objective", sa.String(20), server_default="distance", nullable=False),
         sa.Column("time_limit_s", sa.Float(), nullable=False),
         sa.Column("request", postgresql.JSONB(), server_default="{}", nullable=False),
-        sa.Column("best_cost", sa.Integer(), nullable=True),
+        sa.Column("best_cost", sa.BigInteger(), nullable=True),
         sa.Column("elapsed_s", sa.Float(), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
