@@ -72,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     planning_service_seconds: str = "doorstep=60,signature=120,age_check=180"
     planning_service_per_parcel_seconds: Annotated[int, Meta(ge=0, le=3600)] = 15
     planning_heavy_kg: Annotated[float, Meta(gt=0, le=10_000)] = 25.0
+    planning_window_margin_s: Annotated[int, Meta(ge=0, le=3600)] = 300
     planning_default_shift: str = "08:00-18:00"
     planning_lease_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
     planning_max_time_limit_s: Annotated[float, Meta(gt=0, le=3600)] = 300.0

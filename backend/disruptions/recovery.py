@@ -40,7 +40,9 @@ async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSe
     drepo, repo = DisruptionRepository(session), PlanningRepository(session)
     disruption = await drepo.get(UUID(plan.request["disruption_id"]))
     assert disruption is not None
-    now, origin = utcnow(), origin_of(plan.date)
+    # A breakdown is re-planned from the moment it happened (reported late, or simulated).
+    at = disruption.details.get("at")
+    now, origin = (dt.datetime.fromisoformat(at) if at else utcnow()), origin_of(plan.date)
     now_s = max(seconds(now, origin), 0)
     hub = await _place(repo, disruption.hub_id)
     stops = await drepo.day_stops(disruption.hub_id, plan.date)
@@ -245,6 +247,7 @@ def impact(built: Built, solution: Solution) -> dict[str, Any]:
         after += _path_km(path, ctx)
         if route.vehicle_id in ctx["rescue"]:
             rescue_hours += route.duration_s / 3600
+            after += _path_km([hub, vehicle.start], ctx)  # the drive out to the parcels
     extra_km = round(after - before, 2)
     return {
         "affected": len(affected),

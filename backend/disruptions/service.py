@@ -40,6 +40,7 @@ from backend.planning.repository import PlanningRepository
 
 DRIVER_KINDS = ("vehicle_breakdown", "driver_unavailable")
 DEFAULT_TIME_LIMIT_S = 5
+BREAKDOWN_LOOKBACK = dt.timedelta(hours=48)
 
 
 class DisruptionService:
@@ -51,8 +52,9 @@ class DisruptionService:
 
     async def create(self, data: DisruptionCreate, actor_id: UUID | None) -> DisruptionRead:
         now = utcnow()
-        today = now.date()
         hub_id, details, subject = await self._subject(data, now)
+        # A breakdown reported after the fact is re-planned from when it happened, that day.
+        today = dt.datetime.fromisoformat(details["at"]).date() if "at" in details else now.date()
         await self.repo.lock_subject(f"{data.mode}:{subject}:{today}")
         if data.mode == "live" and await self._open_duplicate(data, hub_id, today, subject):
             raise Conflict("This disruption is already being handled", code="disruption_open")
@@ -69,7 +71,7 @@ class DisruptionService:
                 details=details,
                 auto_apply=data.auto_apply,
                 affected={"shipment_ids": [str(s) for s in affected]},
-                detected_at=now,
+                detected_at=now,  # when we learned of it; `details.at` is when it happened
                 created_by=actor_id,
             )
         )
@@ -100,9 +102,9 @@ class DisruptionService:
                 at = data.at or now
                 if at.tzinfo is None:
                     raise Invalid("Give a time zone", field="at", code="naive_time")
-                if abs((at - now).total_seconds()) > 86_400:
+                if not now - BREAKDOWN_LOOKBACK <= at <= now + dt.timedelta(minutes=5):
                     raise Invalid(
-                        "The breakdown must be within a day of now", field="at", code="range"
+                        "The breakdown must be in the last 48 hours", field="at", code="range"
                     )
                 details["at"] = at.isoformat()
                 if data.location is not None:

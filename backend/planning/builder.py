@@ -83,6 +83,9 @@ def job_of(
     if row.window_start is not None or row.window_end is not None:
         start = seconds(row.window_start, origin) if row.window_start is not None else 0
         end = seconds(row.window_end, origin) if row.window_end is not None else 2 * DAY_S
+        # Plan to be there a margin before the window closes: a few minutes of traffic must
+        # not make a planned stop late (a window shorter than the margin keeps its start).
+        end = max(end - settings.window_margin_s, start)
         window = (max(start, 0), max(min(end, 2 * DAY_S), 0))
     if not_before is not None:
         window = (max(window[0] if window else 0, not_before), window[1] if window else 2 * DAY_S)

@@ -45,6 +45,7 @@ class PlanningSettings:
     service_seconds: dict[str, float]
     per_parcel_seconds: int
     heavy_kg: float
+    window_margin_s: int
     default_shift: tuple[time, time]
     detour_factor: float
     osrm_url: str | None
@@ -62,6 +63,7 @@ class PlanningSettings:
             service_seconds=service,
             per_parcel_seconds=settings.planning_service_per_parcel_seconds,
             heavy_kg=settings.planning_heavy_kg,
+            window_margin_s=settings.planning_window_margin_s,
             default_shift=parse_shift(settings.planning_default_shift),
             detour_factor=settings.routing_detour_factor,
             osrm_url=settings.routing_osrm_url,
