@@ -40,7 +40,7 @@ async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSe
     drepo, repo = DisruptionRepository(session), PlanningRepository(session)
     disruption = await drepo.get(UUID(plan.request["disruption_id"]))
     assert disruption is not None
-    # A breakdown is re-planned from the moment it happened (reported late, or simulated).
+    # Re-planned from the moment it happened (reported late, or simulated).
     at = disruption.details.get("at")
     now, origin = (dt.datetime.fromisoformat(at) if at else utcnow()), origin_of(plan.date)
     now_s = max(seconds(now, origin), 0)

@@ -14,11 +14,12 @@ class _Disruption(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag_
     mode: Mode
     # Apply the recovery as soon as it is ready, if the hub's contingency settings allow it.
     auto_apply: bool = False
+    # When it happened (default now; at most 48 h ago): the recovery re-plans that day from then.
+    at: dt.datetime | None = None
 
 
 class VehicleBreakdown(_Disruption, tag="vehicle_breakdown"):
     driver_id: UUID
-    at: dt.datetime | None = None
     # Where the van stands (default: the driver's latest position).
     location: Point | None = None
 

@@ -40,7 +40,7 @@ from backend.planning.repository import PlanningRepository
 
 DRIVER_KINDS = ("vehicle_breakdown", "driver_unavailable")
 DEFAULT_TIME_LIMIT_S = 5
-BREAKDOWN_LOOKBACK = dt.timedelta(hours=48)
+LOOKBACK = dt.timedelta(hours=48)  # how late a disruption may be reported
 
 
 class DisruptionService:
@@ -53,8 +53,8 @@ class DisruptionService:
     async def create(self, data: DisruptionCreate, actor_id: UUID | None) -> DisruptionRead:
         now = utcnow()
         hub_id, details, subject = await self._subject(data, now)
-        # A breakdown reported after the fact is re-planned from when it happened, that day.
-        today = dt.datetime.fromisoformat(details["at"]).date() if "at" in details else now.date()
+        # Reported after the fact, it is re-planned from when it happened, that day.
+        today = dt.datetime.fromisoformat(details["at"]).date()
         await self.repo.lock_subject(f"{data.mode}:{subject}:{today}")
         if data.mode == "live" and await self._open_duplicate(data, hub_id, today, subject):
             raise Conflict("This disruption is already being handled", code="disruption_open")
@@ -94,25 +94,25 @@ class DisruptionService:
 
     async def _subject(self, data: DisruptionCreate, now: dt.datetime) -> tuple[UUID, dict, str]:
         """(hub, details as stored, what it is about) after checking every id it names."""
+        at = data.at or now
+        if at.tzinfo is None:
+            raise Invalid("Give a time zone", field="at", code="naive_time")
+        if not now - LOOKBACK <= at <= now + dt.timedelta(minutes=5):
+            raise Invalid("`at` must be within the last 48 hours", field="at", code="range")
+        hub_id, details, subject = await self._about(data, at)
+        return hub_id, details | {"at": at.isoformat()}, subject
+
+    async def _about(self, data: DisruptionCreate, at: dt.datetime) -> tuple[UUID, dict, str]:
         network = NetworkService(self.session)
         if isinstance(data, VehicleBreakdown | DriverUnavailable):
             driver = await DriverService(self.session).require(data.driver_id)
             details: dict[str, Any] = {"driver_id": str(driver.id)}
-            if isinstance(data, VehicleBreakdown):
-                at = data.at or now
-                if at.tzinfo is None:
-                    raise Invalid("Give a time zone", field="at", code="naive_time")
-                if not now - BREAKDOWN_LOOKBACK <= at <= now + dt.timedelta(minutes=5):
-                    raise Invalid(
-                        "The breakdown must be in the last 48 hours", field="at", code="range"
-                    )
-                details["at"] = at.isoformat()
-                if data.location is not None:
-                    details["location"] = data.location.coordinates[:2]
+            if isinstance(data, VehicleBreakdown) and data.location is not None:
+                details["location"] = data.location.coordinates[:2]
             return driver.home_hub_id, details, f"driver:{driver.id}"
         if isinstance(data, HubClosed):
             await network.require_hub(data.hub_id)
-            _check_until(data.until, now)
+            _check_until(data.until, at)
             details = {"until": data.until.isoformat()}
             if data.fallback_hub_id is not None:
                 if data.fallback_hub_id == data.hub_id:
@@ -122,7 +122,7 @@ class DisruptionService:
             return data.hub_id, details, f"hub:{data.hub_id}"
         if isinstance(data, ZoneClosed):
             zone = await network.require_zone(data.zone_id)
-            _check_until(data.until, now)
+            _check_until(data.until, at)
             details = {
                 "zone_id": str(zone.id),
                 "until": data.until.isoformat(),
@@ -131,7 +131,7 @@ class DisruptionService:
             return zone.hub_id, details, f"zone:{zone.id}"
         assert isinstance(data, VolumeSpike)
         await network.require_hub(data.hub_id)
-        return data.hub_id, {"extra": data.extra}, f"spike:{data.hub_id}:{now.isoformat()}"
+        return data.hub_id, {"extra": data.extra}, f"spike:{data.hub_id}:{at.isoformat()}"
 
     async def _open_duplicate(
         self, data: DisruptionCreate, hub_id: UUID, today: dt.date, subject: str
@@ -255,12 +255,12 @@ def kind_of(data: DisruptionCreate) -> str:
     return str(data.__struct_config__.tag)
 
 
-def _check_until(until: dt.datetime, now: dt.datetime) -> None:
+def _check_until(until: dt.datetime, at: dt.datetime) -> None:
     if until.tzinfo is None:
         raise Invalid("Give a time zone", field="until", code="naive_time")
-    if until <= now:
-        raise Invalid("`until` must be in the future", field="until", code="range")
-    if until > now + dt.timedelta(days=30):
+    if until <= at:
+        raise Invalid("`until` must be after the disruption", field="until", code="range")
+    if until > at + dt.timedelta(days=30):
         raise Invalid("`until` must be within 30 days", field="until", code="range")
 
 

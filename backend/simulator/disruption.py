@@ -96,6 +96,9 @@ class DisruptionReport:
 
     @property
     def share(self) -> float:
+        """In window over affected; 0 when nothing was affected (nothing was shown)."""
+        if not self.affected:
+            return 0.0
         return float(self.outcome.get("share_in_window", 0.0))
 
     def render(self) -> str:
@@ -376,7 +379,7 @@ class DisruptionDay:
 
     async def _report(self, victim: SimDriver, moment: dt.datetime) -> dict[str, Any]:
         kind = self.spec.kind
-        body: dict[str, Any] = {"kind": kind, "mode": "live"}
+        body: dict[str, Any] = {"kind": kind, "mode": "live", "at": moment.isoformat()}
         if kind == "vehicle_breakdown":
             victim.stopped = True
             return body | {
