@@ -79,7 +79,7 @@ async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSe
         for row in spares
     ]
     rescue = frozenset(str(row.id) for row in spares)
-    jobs = _jobs(disruption, stops, rows, affected, rescue, out, origin, now_s, settings)
+    jobs = _jobs(disruption, stops, rows, affected, rescue, out, origin, settings)
     baseline: dict[str, list[str]] = {}
     for stop in stops:
         if stop.status in OPEN_STATUSES:
@@ -112,7 +112,6 @@ def _jobs(
     rescue: frozenset[str],
     out: str | None,
     origin: dt.datetime,
-    now_s: int,
     settings: PlanningSettings,
 ) -> list[Job]:
     jobs: list[Job] = []
@@ -132,7 +131,7 @@ def _jobs(
         elif sid in affected or driver is None or driver == out:
             jobs.append(replace_only(job_of(row, origin, settings), rescue))
         else:  # on a continuing driver's route: it stays there, late if it must
-            jobs.append(_carried(job_of(row, origin, settings, pinned_to=driver), row, now_s))
+            jobs.append(_carried(job_of(row, origin, settings, pinned_to=driver), row))
     return jobs
 
 
@@ -140,7 +139,7 @@ def replace_only(job: Job, rescue: frozenset[str]) -> Job:
     return replace(job, only_vehicles=rescue)
 
 
-def _carried(job: Job, row: Row, now_s: int) -> Job:
+def _carried(job: Job, row: Row) -> Job:
     return replace(job, late_ok=row.status == "out_for_delivery")
 
 

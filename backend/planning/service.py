@@ -134,6 +134,9 @@ class PlanService:
         await DriverService(self.session).require(driver_id)
         if data.shift_end <= data.shift_start:
             raise Invalid("The shift must end after it starts", field="shift_end", code="range")
+        network = NetworkService(self.session)
+        for n, zone_id in enumerate(data.zone_ids or []):
+            await network.require_zone(zone_id, field=f"zone_ids[{n}]")
         values = {
             "driver_id": driver_id,
             "shift_start": data.shift_start,

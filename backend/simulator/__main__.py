@@ -16,7 +16,8 @@ import httpx
 
 from backend.simulator.config import SimConfig
 from backend.simulator.day import simulate
-from backend.simulator.disruption import DisruptionSpec, parse_disruption, simulate_disruption
+from backend.simulator.disruption import simulate_disruption
+from backend.simulator.disruption_spec import DisruptionSpec, parse_disruption
 from backend.simulator.http import ApiError
 
 ROOT = Path(__file__).resolve().parents[2]

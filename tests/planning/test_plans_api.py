@@ -50,6 +50,42 @@ async def test_a_plan_is_solved_in_the_background_and_applied_as_draft_routes(ap
     assert published.status_code == 200 and published.json()["status"] == "published"
 
 
+async def test_two_applies_at_once_give_one_success(api, worker):
+    day = await make_day(api, shipments=3)
+    plan = await post_plan(api, {"hub_id": day.hub["id"], "date": today(), "time_limit_s": 0.3})
+    await solved(api, worker, plan["id"])
+    path = f"/v1/plans/{plan['id']}/apply"
+    first, second = await asyncio.gather(api.post(path), api.post(path))
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    routes = (await api.get("/v1/routes", params={"hub_id": day.hub["id"]})).json()["items"]
+    assert sorted(s["shipment_id"] for r in routes for s in r["stops"]) == sorted(day.shipments)
+
+
+async def test_driver_planning_settings_are_checked(api):
+    day = await make_day(api, shipments=0)
+    driver = day.drivers[0]["id"]
+    path = f"/v1/drivers/{driver}/planning"
+    assert (await api.get(path)).status_code == 404  # none yet
+    good = {"shift_start": "07:00:00", "shift_end": "15:00:00", "zone_ids": [day.zone["id"]]}
+    cases = [
+        ({"shift_end": "06:00:00"}, "shift_end"),
+        ({"zone_ids": [str(uuid.uuid4())]}, "zone_ids[0]"),
+        ({"skills": ["flying"]}, "skills"),
+        ({"break_minutes": 10**9}, "break_minutes"),
+        ({"start_location": point(500, 0)}, "start_location"),
+    ]
+    for change, field in cases:
+        response = await api.put(path, good | change)
+        assert response.status_code in (400, 422), (change, response.text)
+        problem = response.json()
+        named = [e.get("field") for e in problem.get("errors", [])] + [problem.get("field")]
+        assert any(field in (n or "") for n in named) or field in problem["detail"], problem
+    assert (await api.put(f"/v1/drivers/{uuid.uuid4()}/planning", good)).status_code == 422
+    saved = await api.put(path, good)
+    assert saved.status_code == 200 and saved.json()["zone_ids"] == [day.zone["id"]]
+    assert (await api.get(path)).json() == saved.json()
+
+
 async def test_a_plan_not_done_does_not_apply(api):
     day = await make_day(api, shipments=1)
     plan = await post_plan(api, {"hub_id": day.hub["id"], "date": today()})

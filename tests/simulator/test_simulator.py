@@ -78,7 +78,8 @@ async def test_a_day_with_a_breakdown_recovers_the_affected_stops(settings) -> N
     travel noise the drivers drive exactly the planner's model, so every affected stop is
     delivered in its window."""
     from backend.app import create_app
-    from backend.simulator.disruption import parse_disruption, simulate_disruption
+    from backend.simulator.disruption import simulate_disruption
+    from backend.simulator.disruption_spec import parse_disruption
     from tests.conftest import make_settings
 
     app = create_app(make_settings(embedded_worker=True, worker_poll_seconds=0.1))
