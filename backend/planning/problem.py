@@ -19,7 +19,7 @@ UNASSIGNED_REASONS = (
     "no_capacity",  # larger than any vehicle, or the fleet is full
     "window_unreachable",  # no driver can reach it inside its window and shift
     "loaded_on_other_vehicle",  # its parcels are on a vehicle that is not in the plan
-    "no_vehicle_available",  # recovery: no spare driver or courier to send for it
+    "no_vehicle_available",  # no driver in the plan, or (recovery) no spare to send for it
     "optional_not_worth_it",  # optional, and serving it costs more than leaving it
 )
 

@@ -82,10 +82,12 @@ def solve_problem(
     of the time in proportion to its jobs, which is both faster and better than one search that
     must learn which edges are forbidden."""
     progress = progress or SolveProgress()
+    if not problem.vehicles:
+        return Solution(routes=[], unassigned={j.id: "no_vehicle_available" for j in problem.jobs})
     places, depot_count = places_of(problem)
     index = {job.id: depot_count + i for i, job in enumerate(problem.jobs)}
     kept, unassigned = screen(problem, matrices, index, depot_count)
-    if not kept or not problem.vehicles:
+    if not kept:
         return Solution(routes=[], unassigned=unassigned)
     planned: list[tuple[Vehicle, int, list[Job]]] = []
     cost, feasible, spent = 0, True, 0.0

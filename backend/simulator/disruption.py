@@ -77,6 +77,7 @@ class DisruptionDay:
         self.stops: dict[str, Stop] = {}
         self.drivers: list[SimDriver] = []
         self.spare: SimDriver | None = None
+        self.closed: tuple[dt.datetime, dt.datetime] | None = None
 
     def at(self, t: dt.time) -> dt.datetime:
         return dt.datetime.combine(self.day, t, tzinfo=dt.UTC)
@@ -249,6 +250,8 @@ class DisruptionDay:
             stop = self.stops[sid]
             arrival = driver.clock + self.travel(driver.place, (stop.lon, stop.lat))
             begin = max(arrival, stop.window[0])
+            if self.closed and self.closed[0] <= begin < self.closed[1]:
+                begin = self.closed[1]  # the police let no one in before it reopens
             if begin > until:
                 break
             delivered.append(("delivered", sid, begin))
@@ -323,9 +326,10 @@ class DisruptionDay:
             victim.stopped = True
             return body | {"driver_id": victim.driver_id}
         if kind == "zone_closed":
+            self.closed = (moment, moment + dt.timedelta(hours=1))  # the zone is the whole area
             return body | {
                 "zone_id": self.zone_id,
-                "until": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat(),
+                "until": (moment + dt.timedelta(hours=1)).isoformat(),
                 "reason": "police",
             }
         await self._shipments(self.n_stops)  # a spike: a route's worth more, unrouted

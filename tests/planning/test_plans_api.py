@@ -228,3 +228,25 @@ async def test_the_solve_survives_a_worker_that_dies(app, api, db: asyncpg.Pool)
     assert sorted(s["shipment_id"] for r in done["routes"] for s in r["stops"]) == sorted(
         day.shipments
     )
+
+
+async def test_progress_reaches_the_dispatch_feed(app, api, live):
+    """queued (from the worker's claim), solving with the best cost so far, then done."""
+    from backend.planning.settings import PlanningSettings
+    from backend.planning.worker import PlanWorker, plan_workers_config
+
+    day = await make_day(api, shipments=6)
+    plan = await post_plan(api, {"hub_id": day.hub["id"], "date": today(), "time_limit_s": 2.5})
+    worker = PlanWorker(
+        live.sessionmaker, PlanningSettings.of(app.state.settings), **plan_workers_config()
+    )
+    seen: list[dict] = []
+    with live.runtime.hub.feed(lambda m: m.type == "plan.progress") as feed:
+        await worker.run_once()
+        while not seen or seen[-1]["status"] != "done":
+            seen.append((await asyncio.wait_for(feed.next(), 10))[0].data)
+    assert {m["plan_id"] for m in seen} == {plan["id"]}
+    statuses = [m["status"] for m in seen]
+    assert statuses[0] == "solving" and statuses[-1] == "done"
+    assert any(m["status"] == "solving" and m["elapsed_s"] for m in seen)
+    assert seen[-1]["best_cost"] is not None

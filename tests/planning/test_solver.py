@@ -180,3 +180,9 @@ def test_every_objective_solves(objective):
     solution, _ = solve(problem)
     check_feasible(problem, solution)
     assert len(served(solution)) == 8
+
+
+def test_without_drivers_everything_waits_for_a_vehicle():
+    problem = Problem(grid(3), [])
+    solution = solve_problem(problem, {}, time_limit_s=0.1)
+    assert solution.routes == [] and set(solution.unassigned.values()) == {"no_vehicle_available"}
