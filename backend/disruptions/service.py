@@ -221,7 +221,7 @@ class DisruptionService:
     # contingency -----------------------------------------------------------------------------
 
     async def contingency(self, hub_id: UUID) -> ContingencyRead:
-        await NetworkService(self.session).require_hub(hub_id)
+        await NetworkService(self.session).get_hub(hub_id)  # 404 for an unknown hub
         row = await self.repo.contingency(hub_id)
         if row is None:
             return ContingencyRead(hub_id, [], None, [], False, DEFAULT_TIME_LIMIT_S)
@@ -229,7 +229,7 @@ class DisruptionService:
 
     async def set_contingency(self, hub_id: UUID, data: ContingencyIn) -> ContingencyRead:
         network = NetworkService(self.session)
-        await network.require_hub(hub_id)
+        await network.get_hub(hub_id)
         if data.fallback_hub_id is not None:
             if data.fallback_hub_id == hub_id:
                 raise Invalid("The fallback must be another hub", field="fallback_hub_id")

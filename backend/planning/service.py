@@ -122,7 +122,7 @@ class PlanService:
     # driver planning settings ---------------------------------------------------------------
 
     async def driver_planning(self, driver_id: UUID) -> DriverPlanningRead:
-        await DriverService(self.session).require(driver_id)
+        await DriverService(self.session).get(driver_id)  # 404 for an unknown driver
         row = await self.repo.driver_planning(driver_id)
         if row is None:
             raise NotFound("The driver has no planning settings yet")
@@ -131,7 +131,10 @@ class PlanService:
     async def set_driver_planning(
         self, driver_id: UUID, data: DriverPlanningIn
     ) -> DriverPlanningRead:
-        await DriverService(self.session).require(driver_id)
+        await DriverService(self.session).get(driver_id)
+        for name in ("shift_start", "shift_end"):
+            if getattr(data, name).tzinfo is not None:
+                raise Invalid("Shift times are UTC, without an offset", field=name, code="tz")
         if data.shift_end <= data.shift_start:
             raise Invalid("The shift must end after it starts", field="shift_end", code="range")
         network = NetworkService(self.session)

@@ -319,7 +319,22 @@ async def test_disruption_inputs_roles_and_duplicates(api, worker):
     ok = {"kind": "driver_unavailable", "driver_id": driver_id, "mode": "live"}
     assert (await driver.post("/v1/disruptions", ok)).status_code == 403
     assert (await driver.get(f"/v1/hubs/{road.hub['id']}/contingency")).status_code == 403
+    partner = await api.user("partner")
+    assert (await partner.post("/v1/disruptions", ok)).status_code == 403
+    assert (await partner.get("/v1/disruptions")).status_code == 403
+    assert (await partner.put(f"/v1/hubs/{road.hub['id']}/contingency", {})).status_code == 403
+    assert (await api.client.get("/v1/disruptions")).status_code == 401
     assert (await api.get(f"/v1/disruptions/{uuid.uuid4()}")).status_code == 404
+    assert (await api.post(f"/v1/disruptions/{uuid.uuid4()}/apply")).status_code == 404
+    assert (await api.get(f"/v1/hubs/{uuid.uuid4()}/contingency")).status_code == 404
+    bad_settings = [
+        {"spare_driver_ids": [str(uuid.uuid4())]},
+        {"fallback_hub_id": road.hub["id"]},
+        {"recovery_time_limit_s": 10**6},
+    ]
+    for body in bad_settings:
+        response = await api.put(f"/v1/hubs/{road.hub['id']}/contingency", body)
+        assert response.status_code in (400, 422), (body, response.text)
     dispatcher = await api.user("dispatcher")
     first, second = await asyncio.gather(
         dispatcher.post("/v1/disruptions", ok), dispatcher.post("/v1/disruptions", ok)

@@ -69,6 +69,7 @@ async def test_driver_planning_settings_are_checked(api):
     good = {"shift_start": "07:00:00", "shift_end": "15:00:00", "zone_ids": [day.zone["id"]]}
     cases = [
         ({"shift_end": "06:00:00"}, "shift_end"),
+        ({"shift_start": "07:00:00+02:00"}, "shift_start"),
         ({"zone_ids": [str(uuid.uuid4())]}, "zone_ids[0]"),
         ({"skills": ["flying"]}, "skills"),
         ({"break_minutes": 10**9}, "break_minutes"),
@@ -80,7 +81,8 @@ async def test_driver_planning_settings_are_checked(api):
         problem = response.json()
         named = [e.get("field") for e in problem.get("errors", [])] + [problem.get("field")]
         assert any(field in (n or "") for n in named) or field in problem["detail"], problem
-    assert (await api.put(f"/v1/drivers/{uuid.uuid4()}/planning", good)).status_code == 422
+    assert (await api.put(f"/v1/drivers/{uuid.uuid4()}/planning", good)).status_code == 404
+    assert (await api.get(f"/v1/drivers/{uuid.uuid4()}/planning")).status_code == 404
     saved = await api.put(path, good)
     assert saved.status_code == 200 and saved.json()["zone_ids"] == [day.zone["id"]]
     assert (await api.get(path)).json() == saved.json()
@@ -194,6 +196,10 @@ async def test_only_staff_plan_and_unknown_plans_are_404(api, worker):
         assert (await driver.post(path, body if path == "/v1/plans" else None)).status_code == 403
     assert (await driver.get(f"/v1/plans/{plan['id']}")).status_code == 403
     assert (await driver.get(f"/v1/drivers/{day.drivers[0]['id']}/planning")).status_code == 403
+    partner = await api.user("partner")
+    assert (await partner.post("/v1/plans", body)).status_code == 403
+    assert (await partner.get(f"/v1/plans/{plan['id']}")).status_code == 403
+    assert (await api.client.get(f"/v1/plans/{plan['id']}")).status_code == 401
     assert (await dispatcher.get(f"/v1/plans/{plan['id']}")).status_code == 200
     assert (await dispatcher.post(f"/v1/plans/{plan['id']}/apply")).status_code == 200
     assert (await api.get(f"/v1/plans/{uuid.uuid4()}")).status_code == 404
@@ -250,3 +256,43 @@ async def test_progress_reaches_the_dispatch_feed(app, api, live):
     assert statuses[0] == "solving" and statuses[-1] == "done"
     assert any(m["status"] == "solving" and m["elapsed_s"] for m in seen)
     assert seen[-1]["best_cost"] is not None
+
+
+async def test_loaded_parcels_stay_and_a_draft_route_gets_its_stops_replaced(api, worker):
+    from tests.sync.factories import Handheld
+
+    day = await make_day(api, shipments=4)
+    first, second = (d["id"] for d in day.drivers)
+    hub = day.hub["id"]
+    loaded = (await api.shipment(hub))["id"]
+    route = await api.publish_route((await api.route(first, hub, [loaded], date=today()))["id"])
+    device = Handheld(await api.as_driver(day.drivers[0]), "device-1")
+    await device.push([device.event("scan_loaded", 1, shipment_id=loaded)])
+    # The second driver has a draft for the day with one shipment the plan does not include.
+    stray = (await api.shipment(hub))["id"]
+    draft = await api.route(second, hub, [stray], date=today())
+    body = {
+        "hub_id": hub,
+        "date": today(),
+        "shipment_ids": [loaded, *day.shipments],
+        "driver_ids": [first, second],
+        "time_limit_s": 0.5,
+    }
+    done = await solved(api, worker, (await post_plan(api, body))["id"])
+    owner = {s["shipment_id"]: r["driver_id"] for r in done["routes"] for s in r["stops"]}
+    assert owner[loaded] == first and done["unassigned"] == []
+    # The first driver's route is published: applying over it is refused, nothing changes.
+    response = await api.post(f"/v1/plans/{done['id']}/apply")
+    if first in {r["driver_id"] for r in done["routes"]}:
+        assert response.status_code == 409 and response.json()["code"] == "route_published"
+        assert (await api.get(f"/v1/routes/{route['id']}")).json()["stops"][0][
+            "shipment_id"
+        ] == loaded
+    # Without the loaded one, only the second driver: their draft's stops are replaced.
+    body |= {"shipment_ids": day.shipments, "driver_ids": [second]}
+    done = await solved(api, worker, (await post_plan(api, body))["id"])
+    applied = await api.post(f"/v1/plans/{done['id']}/apply")
+    assert applied.status_code == 200, applied.text
+    (replaced,) = applied.json()["routes"]
+    assert replaced["id"] == draft["id"] and replaced["status"] == "draft"
+    assert sorted(s["shipment_id"] for s in replaced["stops"]) == sorted(day.shipments)
