@@ -83,7 +83,8 @@ class DisruptionService:
                 status="queued",
                 objective="distance",
                 time_limit_s=float(time_limit),
-                request={"disruption_id": str(disruption.id)},
+                # A drill's plan shows on no live feed: a drill changes nothing anyone sees.
+                request={"disruption_id": str(disruption.id), "quiet": data.mode == "drill"},
                 created_by=actor_id,
             )
         )

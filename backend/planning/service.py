@@ -185,6 +185,8 @@ def check_date(date: dt.date) -> None:
 
 def announce_plan(session: AsyncSession, plan: Plan) -> None:
     """Progress on the dispatch feed (staff only): status, best cost so far, elapsed."""
+    if (plan.request or {}).get("quiet"):
+        return
     announce(
         session,
         [

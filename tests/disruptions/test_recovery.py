@@ -109,7 +109,14 @@ async def test_a_breakdown_is_recovered_live_through_pulls_and_recipients(
     assert {str(r["shipment_id"]) for r in told} == set(road.shipments[0][1:])
 
 
-async def test_a_drill_changes_nothing_anyone_sees(api, worker, db: asyncpg.Pool):
+async def test_a_drill_changes_nothing_anyone_sees(app, api, db: asyncpg.Pool, live, monkeypatch):
+    from backend.planning.settings import PlanningSettings
+    from backend.planning.worker import PlanWorker, plan_workers_config
+
+    at_eleven(monkeypatch)
+    worker = PlanWorker(
+        live.sessionmaker, PlanningSettings.of(app.state.settings), **plan_workers_config()
+    )
     road = await make_road(api)
     before_routes = [(await api.get(f"/v1/routes/{r['id']}")).json()["stops"] for r in road.routes]
     counts = "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM manifest_changes), (SELECT count(*) FROM shipment_events), (SELECT count(*) FROM routes)"
@@ -117,7 +124,10 @@ async def test_a_drill_changes_nothing_anyone_sees(api, worker, db: asyncpg.Pool
     drill = await post_disruption(
         api, {"kind": "vehicle_breakdown", "driver_id": road.drivers[0]["id"], "mode": "drill"}
     )
-    done = await ready(api, worker, drill["id"])
+    with live.runtime.hub.feed(lambda _: True) as feed:
+        done = await ready(api, worker, drill["id"])
+        await asyncio.sleep(0.2)
+        assert feed.queue.empty(), "a drill showed on the live feed"
     assert done["status"] == "ready" and done["impact"]["affected"] == 3
     assert (await api.post(f"/v1/disruptions/{drill['id']}/apply")).json()["code"] == "drill"
     assert await db.fetchrow(counts) == before
