@@ -73,35 +73,44 @@ async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSe
         )
         for d in on_road
         if d in drivers
-    ]
-    vehicles += [
+    ] + [
         vehicle_of(row, hub, origin, settings, start=rescue_start, not_before=rescue_from)
         for row in spares
     ]
     rescue = frozenset(str(row.id) for row in spares)
     jobs = _jobs(disruption, stops, rows, affected, rescue, out, origin, settings)
+    context = _context(stops, vehicles, drivers, hub, now, settings)
+    context |= {"affected": sorted(affected), "rescue": sorted(rescue), "out_driver": out}
+    problem = Problem(jobs=jobs, vehicles=vehicles, objective="distance")
+    return Built(problem=problem, origin=origin, context=context)
+
+
+def _context(
+    stops: list[Row],
+    vehicles: list[Vehicle],
+    drivers: dict[UUID, Row],
+    hub: Place,
+    now: dt.datetime,
+    settings: PlanningSettings,
+) -> dict[str, Any]:
+    """What `impact` needs: each driver's open stops in their order before the disruption and
+    where everyone starts, to compare the kilometres before and after."""
     baseline: dict[str, list[str]] = {}
     for stop in stops:
         if stop.status in OPEN_STATUSES:
             baseline.setdefault(str(stop.driver_id), []).append(str(stop.shipment_id))
-    context: dict[str, Any] = {
-        "affected": sorted(affected),
+    starts = {v.id: [v.start.lon, v.start.lat] for v in vehicles}
+    for d in baseline:
+        if UUID(d) in drivers:
+            starts[d] = _coords(_position(drivers[UUID(d)], hub, now))
+    return {
         "baseline": baseline,
-        "starts": {v.id: [v.start.lon, v.start.lat] for v in vehicles}
-        | {
-            d: _coords(_position(drivers[UUID(d)], hub, now))
-            for d in baseline
-            if UUID(d) in drivers
-        },
+        "starts": starts,
         "hub": _coords(hub),
-        "rescue": sorted(rescue),
-        "out_driver": out,
         "cost_per_km": settings.cost_per_km,
         "cost_per_hour": settings.cost_per_hour,
         "detour_factor": settings.detour_factor,
     }
-    problem = Problem(jobs=jobs, vehicles=vehicles, objective="distance")
-    return Built(problem=problem, origin=origin, context=context)
 
 
 def _jobs(
