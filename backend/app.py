@@ -27,6 +27,7 @@ from backend.couriers.controller import (
     CourierReviewController,
 )
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
+from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DriverController
 from backend.idempotency.middleware import IdempotencyMiddleware
 from backend.lib.errors import exception_handlers
@@ -54,6 +55,9 @@ from backend.partners.controller import (
     OrganizationController,
     PartnerEventController,
 )
+from backend.planning.controller import PlanController
+from backend.planning.settings import PlanningSettings
+from backend.planning.worker import PlanWorker, plan_workers_config
 from backend.pod.controller import BlobController, PodController, TrackPodController
 from backend.recipients.controller import RecipientController
 from backend.shipments.controller import ShipmentController
@@ -95,6 +99,8 @@ CONTROLLERS = [
     PartnerEventController,
     WebhookEndpointController,
     WebhookDeliveryController,
+    PlanController,
+    DisruptionController,
 ]
 
 
@@ -121,10 +127,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stop = asyncio.Event()
         tasks = []
         if settings.embedded_worker:
+            planner = PlanWorker(
+                sessionmaker,
+                PlanningSettings.of(settings),
+                poll_seconds=settings.worker_poll_seconds,
+                **plan_workers_config(),
+            )
             worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
             jobs = PeriodicJobs(sessionmaker, settings)
             webhooks = webhook_worker(sessionmaker, settings)
-            for runner in (worker, jobs, webhooks):
+            for runner in (worker, jobs, webhooks, planner):
                 tasks.append(asyncio.create_task(runner.run_forever(stop)))
         try:
             yield

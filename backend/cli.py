@@ -196,6 +196,8 @@ async def _run_worker(settings: Settings) -> None:
     from backend.notifications.providers import NOTIFIER_KEY, notifier_from
     from backend.outbox.handlers import HANDLERS
     from backend.outbox.worker import OutboxWorker
+    from backend.planning.settings import PlanningSettings
+    from backend.planning.worker import PlanWorker, plan_workers_config
     from backend.system.jobs import PeriodicJobs
 
     stop = asyncio.Event()
@@ -212,6 +214,12 @@ async def _run_worker(settings: Settings) -> None:
     sessionmaker = make_sessionmaker(engine, info=info)
     worker = OutboxWorker(sessionmaker, HANDLERS, poll_seconds=settings.worker_poll_seconds)
     jobs = PeriodicJobs(sessionmaker, settings)  # tracking upkeep, ETAs, retention
+    planner = PlanWorker(  # plans and disruption recoveries, solved in a thread
+        sessionmaker,
+        PlanningSettings.of(settings),
+        poll_seconds=settings.worker_poll_seconds,
+        **plan_workers_config(),
+    )
     log.info("outbox worker started", extra={"fields": {"topics": sorted(HANDLERS)}})
     try:
         async with live.running(listen=False):
@@ -219,6 +227,7 @@ async def _run_worker(settings: Settings) -> None:
                 worker.run_forever(stop),
                 jobs.run_forever(stop),
                 webhook_worker(sessionmaker, settings).run_forever(stop),
+                planner.run_forever(stop),
             )
     finally:
         await engine.dispose()

@@ -99,8 +99,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhooks_allow_private: bool = False
     webhook_max_in_flight: Annotated[int, Meta(ge=1, le=10_000)] = 128
     webhook_per_endpoint: Annotated[int, Meta(ge=1, le=1000)] = 8
+    # Planning and disruption recovery (docs/planning.md).
+    routing_osrm_url: str | None = None
+    routing_detour_factor: Annotated[float, Meta(ge=1, le=5)] = 1.3
+    routing_speeds_kmh: str = "van=25,car=28,truck=22,cargo_bike=15,bike=15,scooter=22,walk=5"
+    planning_service_seconds: str = "doorstep=60,signature=120,age_check=180"
+    planning_service_per_parcel_seconds: Annotated[int, Meta(ge=0, le=3600)] = 15
+    planning_heavy_kg: Annotated[float, Meta(gt=0, le=10_000)] = 25.0
+    planning_window_margin_s: Annotated[int, Meta(ge=0, le=3600)] = 300
+    planning_default_shift: str = "08:00-18:00"
+    planning_lease_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    planning_max_time_limit_s: Annotated[float, Meta(gt=0, le=3600)] = 300.0
+    planning_cost_per_km: Annotated[float, Meta(ge=0, le=1000)] = 0.5
+    planning_cost_per_hour: Annotated[float, Meta(ge=0, le=10_000)] = 30.0
 
     def __post_init__(self) -> None:
+        from backend.planning.settings import check_planning_settings
+
+        check_planning_settings(self)
         if self.public_url is not None:
             _check_public_url(self.public_url)
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)

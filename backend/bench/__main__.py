@@ -18,6 +18,7 @@ from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
 from backend.bench.middleware import run_middleware
 from backend.bench.offers import OffersBench, run_offers
+from backend.bench.planning_cli import add_planning_parser, run_planning_command
 from backend.bench.server import KEEP_VARIABLE
 from backend.bench.sync import SyncBench, run_sync
 from backend.bench.webhooks import add_webhooks_parser, bench_from, run_webhooks
@@ -102,14 +103,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "middleware, alternated; the best round of each. See docs/benchmarks.md.",
     )
     add_webhooks_parser(commands)
+    add_planning_parser(commands)
     return parser.parse_args(argv)
 
 
-def database_url(args: argparse.Namespace) -> str:
+def database_url(args: argparse.Namespace, name: str = "lastmile_bench") -> str:
     if args.database_url:
         return args.database_url
     server = os.environ.get("LASTMILE_DATABASE_URL") or DEFAULT_SERVER
-    return with_database(server.replace("postgresql+asyncpg://", "postgresql://"), "lastmile_bench")
+    return with_database(server.replace("postgresql+asyncpg://", "postgresql://"), name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +143,8 @@ def run_bench(args: argparse.Namespace) -> int:
             database_url(args), args.couriers, args.offers, args.contenders, args.rounds
         )
         return run_and_print(lambda say: run_offers(bench_offers, say), args.output)
+    if args.command == "planning":
+        return run_planning_command(args, database_url(args))
     if args.command == "webhooks":
         table = run_webhooks(bench_from(args, database_url(args)))
         print(table)

@@ -11,6 +11,7 @@ from backend.couriers.models import (
     CourierTransition,
 )
 from backend.db.base import Base
+from backend.disruptions.models import Disruption, HubContingency
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.idempotency.models import IdempotencyKey
 from backend.incidents.models import Incident
@@ -22,6 +23,7 @@ from backend.notifications.models import Notification
 from backend.offers.models import Offer, OfferRecipient
 from backend.outbox.models import OutboxMessage
 from backend.partners.models import ApiKey, Organization, PartnerEvent, PartnerQuarantinedEvent
+from backend.planning.models import DriverPlanning, Plan
 from backend.pod.models import Blob, Pod
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.sync.models import (
@@ -54,9 +56,12 @@ __all__ = [
     "CourierTransition",
     "Device",
     "DeviceSync",
+    "Disruption",
     "Driver",
+    "DriverPlanning",
     "DriverSync",
     "Hub",
+    "HubContingency",
     "IdempotencyKey",
     "Incident",
     "LatestPosition",
@@ -70,6 +75,7 @@ __all__ = [
     "PartnerEvent",
     "PartnerQuarantinedEvent",
     "PickupPoint",
+    "Plan",
     "Pod",
     "Position",
     "PushBatch",

@@ -80,6 +80,19 @@ class RouteService:
         )
         return page_of(await self._read(routes), limit, lambda route: route.id)
 
+    async def of_driver_day(self, driver_id: UUID, hub_id: UUID, date: dt.date) -> list[Route]:
+        """The driver's active routes (draft, published, in progress) at the hub that day."""
+        return list(
+            await self.repo.page_routes(
+                after=None,
+                limit=10,
+                driver_id=driver_id,
+                hub_id=hub_id,
+                date=date,
+                statuses=("draft", "published", "in_progress"),
+            )
+        )
+
     # changes ---------------------------------------------------------------------------------
 
     async def create(self, data: RouteCreate, actor_id: UUID | None) -> RouteRead:

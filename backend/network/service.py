@@ -47,6 +47,12 @@ class NetworkService:
             raise Invalid("No such hub", field=field, code="unknown_hub")
         return hub
 
+    async def require_zone(self, zone_id: UUID, *, field: str = "zone_id") -> Zone:
+        zone = await self.repo.get(Zone, zone_id)
+        if zone is None:
+            raise Invalid("No such zone", field=field, code="unknown_zone")
+        return zone
+
     async def create_zone(self, data: ZoneCreate) -> ZoneRead:
         if self.max_zone_area_km2 is not None:
             area = area_km2(data.area)

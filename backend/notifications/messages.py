@@ -15,6 +15,8 @@ def render(kind: str, tracking_number: str, link: str, data: dict[str, Any]) -> 
         return f"{ref} is on its way to you today. Track it: {link}"
     if kind == "eta_window":
         return f"{ref} is expected {eta_window(data.get('eta'))}. Track it: {link}"
+    if kind == "rerouted" and data.get("disruption"):
+        return _disrupted(ref, link, data)
     if kind == "rerouted":
         change = INSTRUCTIONS.get(str(data.get("instruction")), "changed as you asked")
         return f"{ref}: your delivery was {change}. Details: {link}"
@@ -23,6 +25,16 @@ def render(kind: str, tracking_number: str, link: str, data: dict[str, Any]) -> 
     if kind == "failed":
         return f"We could not deliver {ref} today. Choose a new day or a pickup point: {link}"
     raise ValueError(f"no template for {kind!r}")
+
+
+def _disrupted(ref: str, link: str, data: dict[str, Any]) -> str:
+    """A disruption on our side (a van broke down, a hub or zone closed) moved the delivery."""
+    if data.get("rescheduled"):
+        return (
+            f"{ref}: a disruption on our side means we cannot deliver it today. We will bring it"
+            f" on the next delivery day, or choose a day or a pickup point: {link}"
+        )
+    return f"{ref}: we changed its delivery after a disruption; now expected {eta_window(data.get('eta'))}. Track it: {link}"
 
 
 INSTRUCTIONS = {

@@ -48,6 +48,8 @@ class Requirements(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     min_age: Annotated[int, Meta(ge=1, le=99)] | None = None
     # The shipper lets the recipient see the delivery photo through tracking.
     share_photo: bool = False
+    # Must stay cold: only a driver with the `cold_chain` skill takes it (docs/planning.md).
+    cold_chain: bool = False
 
 
 class ShipmentCreate(msgspec.Struct, forbid_unknown_fields=True):

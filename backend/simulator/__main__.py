@@ -16,11 +16,15 @@ import httpx
 
 from backend.simulator.config import SimConfig
 from backend.simulator.day import simulate
+from backend.simulator.disruption import simulate_disruption
+from backend.simulator.disruption_spec import DisruptionSpec, parse_disruption
 from backend.simulator.http import ApiError
 
 ROOT = Path(__file__).resolve().parents[2]
 # scripts/serve keeps the demo admin's generated password here (see scripts/lib.sh).
 SERVE_ADMIN_PASSWORD = ROOT / ".lastmile" / "admin_password"
+# --disruption: the share of affected stops that must be delivered in window.
+DISRUPTION_TARGET = 0.95
 
 
 def default_password() -> str | None:
@@ -131,7 +135,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--timeout", type=float, default=30.0, help="HTTP timeout per request, seconds")
     add("--verbose", action="store_true", help="say what the dispatcher does")
+    add(
+        "--disruption",
+        type=_disruption,
+        default=None,
+        metavar="KIND@HH:MM",
+        help="run a planned day with a live disruption instead: breakdown, unavailable, zone "
+        "or spike, e.g. breakdown@11:00 (docs/simulator.md)",
+    )
+    add(
+        "--travel-noise",
+        type=float,
+        default=0.1,
+        help="with --disruption: +/- share of travel time",
+    )
     return p.parse_args(argv)
+
+
+def _disruption(text: str) -> DisruptionSpec:
+    try:
+        return parse_disruption(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def config_from(args: argparse.Namespace) -> SimConfig:
@@ -164,6 +189,20 @@ async def main_async(args: argparse.Namespace) -> int:
         print("no admin password: pass --admin-password", file=sys.stderr)
         return 2
     limits = httpx.Limits(max_connections=max(args.devices + 8, 16))
+    if args.disruption is not None:
+        async with httpx.AsyncClient(base_url=args.base_url, timeout=args.timeout) as http:
+            outcome = await simulate_disruption(
+                http,
+                args.disruption,
+                admin_email=args.admin_email,
+                admin_password=password,
+                drivers=args.devices,
+                stops=args.stops_per_route,
+                seed=args.seed,
+                travel_noise=args.travel_noise,
+            )
+        print(outcome.render())
+        return 0 if outcome.share >= DISRUPTION_TARGET else 1
     async with httpx.AsyncClient(
         base_url=args.base_url, timeout=args.timeout, limits=limits
     ) as http:

@@ -71,3 +71,31 @@ def test_the_reference_model_lets_physical_facts_win() -> None:
         == "delivered"
     )
     assert reference_status([at(-99, "scan_hub_in", "device"), created]) == "at_hub"
+
+
+async def test_a_day_with_a_breakdown_recovers_the_affected_stops(settings) -> None:
+    """The simulator's --disruption day, in-process, with the worker inside the app: without
+    travel noise the drivers drive exactly the planner's model, so every affected stop is
+    delivered in its window."""
+    from backend.app import create_app
+    from backend.simulator.disruption import simulate_disruption
+    from backend.simulator.disruption_spec import parse_disruption
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(embedded_worker=True, worker_poll_seconds=0.1))
+    async with AsyncTestClient(app=app, timeout=60) as client:
+        report = await simulate_disruption(
+            client,
+            parse_disruption("breakdown@11:00"),
+            admin_email=ADMIN_EMAIL,
+            admin_password=ADMIN_PASSWORD,
+            drivers=3,
+            stops=6,
+            seed=5,
+            travel_noise=0.0,
+        )
+    assert report.affected > 0, report.render()
+    assert report.outcome["affected"] == report.affected
+    assert report.impact["spare_drivers_used"] == 1
+    assert report.share == 1.0, report.render()
+    assert report.recovered_after_min is not None and report.recovered_after_min > 0
