@@ -16,11 +16,12 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.auth.controller import AuthController, UserController
 from backend.auth.guards import bearer_auth
+from backend.auth.subjects import SUBJECTS_KEY, SubjectCache
 from backend.auth.users import UserService
 from backend.config import Settings
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
-from backend.drivers.controller import DriverController
-from backend.lib.errors import exception_handlers
+from backend.drivers.controller import DeviceController, DriverController
+from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.logs import RequestIdMiddleware, configure_logging
 from backend.live.controller import LiveController
 from backend.live.hub import LiveRuntime
@@ -47,6 +48,7 @@ CONTROLLERS = [
     UserController,
     NetworkController,
     DriverController,
+    DeviceController,
     ShipmentController,
     RouteController,
     SyncController,
@@ -67,7 +69,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings)
     live = LiveRuntime(settings)
     notifier = Notifier(load_provider(settings.notifications_provider), settings.public_url)
-    sessionmaker = make_sessionmaker(engine, info=live.session_info | {NOTIFIER_KEY: notifier})
+    subjects = SubjectCache(settings.auth_subject_cache_seconds)
+    sessionmaker = make_sessionmaker(
+        engine, info=live.session_info | {NOTIFIER_KEY: notifier, SUBJECTS_KEY: subjects}
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -103,7 +108,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "live_runtime": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },
         state=State(
-            {"settings": settings, "engine": engine, "sessionmaker": sessionmaker, "live": live}
+            {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "live": live,
+                "subjects": subjects,
+            }
         ),
         middleware=[RequestIdMiddleware, bearer_auth()],
         exception_handlers=exception_handlers,
@@ -142,6 +153,9 @@ async def _bootstrap_admin(app: Litestar) -> None:
     except (OSError, DBAPIError) as exc:
         # Serve anyway: /readyz reports the database, and the next start retries.
         log.error("bootstrap admin skipped, database not reachable: %s", exc)
+        return
+    except Invalid as exc:
+        log.error("bootstrap admin skipped, its password is refused: %s", exc.detail)
         return
     if created:
         log.info("created bootstrap admin %s", settings.bootstrap_admin_email)

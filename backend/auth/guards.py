@@ -1,8 +1,9 @@
 """Authentication middleware and role guards.
 
-The middleware turns `Authorization: Bearer …` into `request.user` (a Principal); handlers that
-anyone may call carry `exclude_from_auth=True`. Guards check the role; object-level checks live in
-the services, which answer 404 for objects the caller may not see.
+The middleware turns `Authorization: Bearer …` into `request.user` (a Principal) once the token
+verifies and its subject check passes (subjects.py); handlers that anyone may call carry
+`exclude_from_auth=True`. Guards check the role; object-level checks live in the services, which
+answer 404 for objects the caller may not see.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,23 +14,58 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 
 from backend.auth.schemas import Principal, Role
+from backend.auth.subjects import SubjectCache, Verdict, load_verdict
 from backend.auth.tokens import read_token
-from backend.lib.errors import Forbidden, Unauthorized
+from backend.lib.errors import Conflict, DomainError, Forbidden, Unauthorized
+
+# Set `opt={QUERY_TOKEN: True}` on an event-stream (SSE) handler to accept `?access_token=`:
+# browsers cannot set headers on EventSource. WebSockets accept it always, for the same reason.
+QUERY_TOKEN = "accepts_query_token"
+
+_REFUSALS: dict[Verdict, DomainError] = {
+    "unknown_subject": Unauthorized("Invalid or expired token", code="invalid_token"),
+    "account_inactive": Unauthorized("This account is deactivated", code="account_inactive"),
+    "token_revoked": Unauthorized("This session has ended; sign in again", code="token_revoked"),
+    "device_released": Unauthorized(
+        "This device was released; sign in again", code="device_released"
+    ),
+    "device_bound_to_other_driver": Conflict(
+        "This device is bound to another driver", code="device_bound_to_other_driver"
+    ),
+}
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            # Browsers cannot set headers on WebSocket/EventSource: accept ?access_token= there.
-            token = connection.query_params.get("access_token", "")
+        token = _presented_token(connection)
         if not token:
             raise Unauthorized("Missing bearer token", code="missing_token")
-        principal = read_token(token.strip(), connection.app.state.settings.secret_key)
+        state = connection.app.state
+        principal = read_token(token.strip(), state.settings.secret_key)
         if principal is None:
             raise Unauthorized("Invalid or expired token", code="invalid_token")
+        subjects: SubjectCache = state.subjects
+
+        async def load() -> Verdict:
+            async with state.sessionmaker() as session:
+                return await load_verdict(session, principal)
+
+        verdict = await subjects.verdict(principal, load)
+        if verdict != "ok":
+            refusal = _REFUSALS[verdict]
+            raise type(refusal)(refusal.detail, code=refusal.code)
         return AuthenticationResult(user=principal, auth=token)
+
+
+def _presented_token(connection: ASGIConnection) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token
+    handler = connection.scope.get("route_handler")
+    if connection.scope["type"] == "websocket" or (handler and handler.opt.get(QUERY_TOKEN)):
+        return connection.query_params.get("access_token", "")
+    return ""
 
 
 def bearer_auth() -> DefineMiddleware:

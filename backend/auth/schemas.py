@@ -6,7 +6,9 @@ from msgspec import Meta
 
 Role = Literal["admin", "dispatcher", "driver", "partner"]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-Password = Annotated[str, Meta(min_length=8, max_length=200)]
+# A new password: at least MIN_PASSWORD_LENGTH characters and not a common one (passwords.py).
+Password = Annotated[str, Meta(min_length=10, max_length=200)]
+RefreshTokenText = Annotated[str, Meta(min_length=1, max_length=200)]
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -16,19 +18,34 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TokenResponse(msgspec.Struct):
+    """`access_token` lives `expires_in` seconds; `refresh_token` (once) gets the next pair."""
+
     access_token: str
     expires_in: int
     role: Role
+    refresh_token: str
+    refresh_expires_in: int
     token_type: str = "bearer"
 
 
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: RefreshTokenText
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, Meta(min_length=1, max_length=200)]
+    new_password: Password
+
+
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling, as the signed token says. `driver_id`/`device_id` only for drivers."""
+    """Who is calling, as the signed token says. `driver_id`/`device_id` only for drivers;
+    `session_id` is the sign-in the token belongs to (revoking it ends the token)."""
 
     user_id: UUID
     role: Role
     driver_id: UUID | None = None
     device_id: str | None = None
+    session_id: UUID | None = None
 
     @property
     def is_staff(self) -> bool:

@@ -3,9 +3,10 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
-from backend.auth.passwords import hash_password
+from backend.auth.passwords import check_new_password, hash_password
 from backend.auth.repository import UserRepository
 from backend.auth.schemas import Role
+from backend.auth.sessions import SessionService
 from backend.lib.errors import Conflict
 
 
@@ -15,6 +16,7 @@ class UserService:
         self.users = UserRepository(session)
 
     async def create(self, email: str, password: str, role: Role) -> User:
+        check_new_password(password, email)
         if await self.users.by_email(email):
             raise Conflict(f"A user with email {email} already exists", code="email_taken")
         user = User(email=email.lower(), password_hash=hash_password(password), role=role)
@@ -30,6 +32,9 @@ class UserService:
         return True
 
     async def set_active(self, user_id: UUID, active: bool) -> None:
+        """Deactivating ends every session of the account at once."""
         user = await self.users.get(user_id)
         if user:
             user.active = active
+            if not active:
+                await SessionService(self.session).revoke_user(user_id, "deactivated")

@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -14,6 +15,13 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 access_log = logging.getLogger("lastmile.access")
+# A token in a URL (`?access_token=` of WebSockets and event streams) never reaches a log line,
+# whoever logs the URL (uvicorn logs WebSocket paths with their query at INFO).
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redact(json.dumps(entry, default=str))
 
 
 def configure_logging(level: str) -> None:

@@ -101,7 +101,7 @@ class PushService:
         # The stored copy says ack_seq 0; the real one goes in a column beside it, from the
         # statement that advances it.
         response.ack_seq = await self.repo.finish_batch(
-            request.batch_id, request.device_id, msgspec.json.encode(response)
+            request.batch_id, driver_id, request.device_id, msgspec.json.encode(response)
         )
         return response
 

@@ -31,9 +31,9 @@ class SyncRepository:
         """Claim the batch and resolve its shipment references, in one statement.
 
         The claim inserts the batch row; False when it exists (a concurrent twin waits here for
-        the first to commit, then sees its row). A claimed batch also row-locks its device's
-        ack (`device_sync`, created if need be) until commit, so `finish_batch` reads every seq
-        that an earlier push of this device committed.
+        the first to commit, then sees its row). A claimed batch also row-locks the ack of this
+        (driver, device) (`device_sync`, created if need be; the no-op update takes the lock)
+        until commit, so `finish_batch` reads every seq that an earlier push of it committed.
 
         Per reference (shipment_ids, barcodes, stop_ids: one entry per event, in order): the
         shipment each field points at, the driver whose active published stop holds it, and
@@ -48,7 +48,7 @@ class SyncRepository:
                 VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING true
             ), device AS (
                 INSERT INTO device_sync (device_id, driver_id) SELECT $3, $2 FROM claimed
-                ON CONFLICT (device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
+                ON CONFLICT (driver_id, device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
             ), refs AS (
                 SELECT r.i, r.sid, p.shipment_id AS by_barcode, st.shipment_id AS by_stop,
                        COALESCE(r.sid, p.shipment_id, st.shipment_id) AS target
@@ -206,9 +206,11 @@ class SyncRepository:
             rows,
         )
 
-    async def finish_batch(self, batch_id: UUID, device_id: str, response: bytes) -> int:
-        """Advance the device's ack and store the batch's response (for replays) and that ack
-        beside it, in one statement; returns the ack.
+    async def finish_batch(
+        self, batch_id: UUID, driver_id: UUID, device_id: str, response: bytes
+    ) -> int:
+        """Advance this (driver, device)'s ack and store the batch's response (for replays) and
+        that ack beside it, in one statement; returns the ack.
 
         The ack moves past every contiguous seq now stored: the seqs above it, in order, are
         contiguous while `seq = ack + their rank`. The device row is locked since
@@ -219,15 +221,16 @@ class SyncRepository:
                 UPDATE device_sync d SET updated_at = now(), ack_seq = d.ack_seq + (
                     SELECT count(*) FROM (
                         SELECT s.seq, row_number() OVER (ORDER BY s.seq) AS rank FROM (
-                            SELECT seq FROM sync_events WHERE device_id = $1 AND seq > d.ack_seq
+                            SELECT seq FROM sync_events
+                            WHERE device_id = $1 AND driver_id = $4 AND seq > d.ack_seq
                             UNION
                             SELECT seq FROM quarantined_events
-                            WHERE device_id = $1 AND seq > d.ack_seq
+                            WHERE device_id = $1 AND driver_id = $4 AND seq > d.ack_seq
                         ) s
                     ) ranked
                     WHERE ranked.seq = d.ack_seq + ranked.rank
                 )
-                WHERE d.device_id = $1
+                WHERE d.device_id = $1 AND d.driver_id = $4
                 RETURNING d.ack_seq
             ), saved AS (
                 UPDATE push_batches SET response = $3, ack_seq = ack.ack_seq
@@ -238,6 +241,7 @@ class SyncRepository:
             device_id,
             batch_id,
             response,
+            driver_id,
         )
 
     async def start_routes(self, route_ids: list[UUID], at: datetime) -> list[UUID]:

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.auth.sessions import SessionService
 from backend.config import Settings
 from backend.db.session import unit_of_work
 from backend.lib.clock import utcnow
@@ -36,6 +37,7 @@ T = TypeVar("T")
 # Advisory lock keys, one per job (arbitrary, fixed, distinct).
 PARTITIONS_LOCK, STALE_LOCK, ETA_LOCK = 54_101, 54_102, 54_103
 SYNC_RETENTION_LOCK, LIVE_FEED_RETENTION_LOCK = 54_104, 54_105
+REFRESH_TOKENS_LOCK = 54_120
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -51,6 +53,7 @@ class PeriodicJobs:
             (self.refresh_etas, tracking_every),
             (self.prune_sync_changes, RETENTION_EVERY_SECONDS),
             (self.prune_live_feed, RETENTION_EVERY_SECONDS),
+            (self.prune_refresh_tokens, RETENTION_EVERY_SECONDS),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -93,6 +96,12 @@ class PeriodicJobs:
         return await self._locked(
             LIVE_FEED_RETENTION_LOCK, lambda s: ShipmentFeedRetention(s).prune(cutoff)
         )
+
+    async def prune_refresh_tokens(self, now: datetime | None = None) -> int | None:
+        """Drop refresh tokens that expired a day ago or more (a reuse of one is refused
+        as unknown instead of ending its session, by then long over anyway)."""
+        cutoff = (now or utcnow()) - timedelta(days=1)
+        return await self._locked(REFRESH_TOKENS_LOCK, lambda s: SessionService(s).prune(cutoff))
 
     # loop --------------------------------------------------------------------------------------
 
