@@ -7,7 +7,7 @@ from msgspec import Meta
 Role = Literal["admin", "dispatcher", "driver", "partner"]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 # A new password: at least MIN_PASSWORD_LENGTH characters and not a common one (passwords.py).
-Password = Annotated[str, Meta(min_length=10, max_length=200)]
+Password = Annotated[str, Meta(min_length=10, max_length=200, pattern=r"^[^\x00]*$")]
 RefreshTokenText = Annotated[str, Meta(min_length=1, max_length=200)]
 
 

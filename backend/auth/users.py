@@ -7,6 +7,7 @@ from backend.auth.passwords import check_new_password, hash_password
 from backend.auth.repository import UserRepository
 from backend.auth.schemas import Role
 from backend.auth.sessions import SessionService
+from backend.auth.subjects import forget_after_commit
 from backend.lib.errors import Conflict
 
 
@@ -32,9 +33,11 @@ class UserService:
         return True
 
     async def set_active(self, user_id: UUID, active: bool) -> None:
-        """Deactivating ends every session of the account at once."""
+        """Deactivating ends every session of the account at once; either way this process's
+        cached verdicts of the account are dropped after commit."""
         user = await self.users.get(user_id)
         if user:
             user.active = active
             if not active:
                 await SessionService(self.session).revoke_user(user_id, "deactivated")
+            forget_after_commit(self.session, [user_id])

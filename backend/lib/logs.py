@@ -40,6 +40,16 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, default=str))
 
 
+class RedactTokens(logging.Filter):
+    """For handlers with formatters of their own (uvicorn's, when it was started by hand)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message.lower():
+            record.msg, record.args = redact(message), None
+        return True
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -48,6 +58,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        for own in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactTokens) for f in own.filters):
+                own.addFilter(RedactTokens())
 
 
 class RequestIdMiddleware:
