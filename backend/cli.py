@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     admin = command("create-admin", _create_admin, "create an admin account")
     admin.add_argument("--email", help="the admin's email (asked for when left out)")
-    admin.add_argument("--password", help="at least 10 characters, not a common one (asked for when left out)")
+    admin.add_argument(
+        "--password", help="at least 10 characters, not a common one (asked for when left out)"
+    )
     return parser
 
 

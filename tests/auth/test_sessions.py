@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from litestar.testing import AsyncTestClient
 
@@ -251,3 +252,22 @@ async def test_a_password_change_needs_the_current_password_and_a_good_new_one(
     assert (await client.post("/v1/auth/password", json=cases[0][0])).status_code == 401
     # Nothing changed: the admin still signs in with the old password.
     await tokens_for(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+async def test_an_expired_access_token_is_refused_and_the_simulated_handheld_refreshes(
+    client: AsyncTestClient, settings, monkeypatch
+) -> None:
+    from backend.auth import tokens as token_module
+    from backend.auth.tokens import read_token
+    from backend.simulator.http import ApiClient
+
+    handheld = await ApiClient(client).sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+    principal = read_token(handheld.token, settings.secret_key)
+    with monkeypatch.context() as past:
+        past.setattr(token_module, "utcnow", lambda: datetime.now(UTC) - timedelta(minutes=20))
+        expired = issue_token(principal, settings.secret_key, settings.token_ttl_seconds)
+    handheld.token, handheld.headers = expired, {"authorization": f"Bearer {expired}"}
+    response = await client.get("/v1/hubs", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and response.json()["code"] == "invalid_token"
+    assert await handheld.call("GET", "/v1/hubs") is not None  # refreshed, then answered
+    assert handheld.token != expired
