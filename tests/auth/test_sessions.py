@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from litestar.testing import AsyncTestClient
 
 from backend.auth.schemas import Principal
-from backend.auth.tokens import issue_token
+from backend.auth.tokens import issue_token, refresh_token_hash
 from tests.auth.support import bearer, refresh, tokens_for
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.factories import Api
@@ -271,3 +271,18 @@ async def test_an_expired_access_token_is_refused_and_the_simulated_handheld_ref
     assert response.status_code == 401 and response.json()["code"] == "invalid_token"
     assert await handheld.call("GET", "/v1/hubs") is not None  # refreshed, then answered
     assert handheld.token != expired
+
+
+async def test_refresh_tokens_expired_a_day_ago_are_pruned(
+    client: AsyncTestClient, jobs, db
+) -> None:
+    old = await tokens_for(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await tokens_for(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await db.execute(
+        "UPDATE refresh_tokens SET expires_at = now() - interval '2 days' WHERE token_hash = $1",
+        refresh_token_hash(old["refresh_token"]),
+    )
+    assert await jobs.prune_refresh_tokens() == 1
+    assert await db.fetchval("SELECT count(*) FROM refresh_tokens") == 1
+    assert await db.fetchval("SELECT count(*) FROM auth_sessions") == 2  # kept, for the record
+    assert (await refresh(client, old["refresh_token"])).json()["code"] == "invalid_refresh_token"

@@ -149,7 +149,7 @@ async def test_no_driver_moves_another_drivers_acks_positions_or_cursors(api: Ap
     await victim.api.post("/v1/tracking/pings", {"device_id": victim.device_id, "pings": [ping(5)]})
     await victim.pull()
     before_ack = await db.fetchval(
-        "SELECT ack_seq FROM device_sync WHERE device_id = $1", "device-0"
+        "SELECT ack_seq FROM device_sync WHERE device_id = $1", victim.device_id
     )
     before_position = await feature_of(api, f.drivers[0]["id"])
     before_version = await db.fetchval(
@@ -186,13 +186,13 @@ async def test_no_driver_moves_another_drivers_acks_positions_or_cursors(api: Ap
     assert all(c["id"] != victim_shipment for c in stolen.json()["changes"])
     # A replay of the victim's batch id by the attacker is refused.
     victim_batch = await db.fetchval(
-        "SELECT batch_id::text FROM push_batches WHERE device_id = 'device-0' LIMIT 1"
+        "SELECT batch_id::text FROM push_batches WHERE device_id = $1 LIMIT 1", victim.device_id
     )
     replay = await attacker.push_raw([], batch_id=victim_batch)
     assert replay.status_code == 422
 
     assert (
-        await db.fetchval("SELECT ack_seq FROM device_sync WHERE device_id = $1", "device-0")
+        await db.fetchval("SELECT ack_seq FROM device_sync WHERE device_id = $1", victim.device_id)
         == before_ack
     )
     assert await feature_of(api, f.drivers[0]["id"]) == before_position
@@ -203,7 +203,7 @@ async def test_no_driver_moves_another_drivers_acks_positions_or_cursors(api: Ap
         == before_version
     )
     rows = await db.fetch(
-        "SELECT DISTINCT driver_id::text FROM device_sync WHERE device_id = 'device-0'"
+        "SELECT DISTINCT driver_id::text FROM device_sync WHERE device_id = $1", victim.device_id
     )
     assert [r["driver_id"] for r in rows] == [f.drivers[0]["id"]]
 
