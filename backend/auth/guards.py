@@ -22,16 +22,14 @@ from backend.lib.errors import Conflict, DomainError, Forbidden, Unauthorized
 # browsers cannot set headers on EventSource. WebSockets accept it always, for the same reason.
 QUERY_TOKEN = "accepts_query_token"
 
-_REFUSALS: dict[Verdict, DomainError] = {
-    "unknown_subject": Unauthorized("Invalid or expired token", code="invalid_token"),
-    "account_inactive": Unauthorized("This account is deactivated", code="account_inactive"),
-    "token_revoked": Unauthorized("This session has ended; sign in again", code="token_revoked"),
-    "device_released": Unauthorized(
-        "This device was released; sign in again", code="device_released"
-    ),
-    "device_bound_to_other_driver": Conflict(
-        "This device is bound to another driver", code="device_bound_to_other_driver"
-    ),
+# Why a verdict refuses, as (error, words); the code is the verdict's, but for an unknown subject,
+# which says no more than a forged token would.
+_REFUSALS: dict[Verdict, tuple[type[DomainError], str]] = {
+    "unknown_subject": (Unauthorized, "Invalid or expired token"),
+    "account_inactive": (Unauthorized, "This account is deactivated"),
+    "token_revoked": (Unauthorized, "This session has ended; sign in again"),
+    "device_released": (Unauthorized, "This device was released; sign in again"),
+    "device_bound_to_other_driver": (Conflict, "This device is bound to another driver"),
 }
 
 
@@ -52,8 +50,8 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
 
         verdict = await subjects.verdict(principal, load)
         if verdict != "ok":
-            refusal = _REFUSALS[verdict]
-            raise type(refusal)(refusal.detail, code=refusal.code)
+            error, detail = _REFUSALS[verdict]
+            raise error(detail, code="invalid_token" if verdict == "unknown_subject" else verdict)
         return AuthenticationResult(user=principal, auth=token)
 
 
