@@ -9,12 +9,15 @@ Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@
 # A new password: at least MIN_PASSWORD_LENGTH characters and not a common one (passwords.py).
 Password = Annotated[str, Meta(min_length=10, max_length=200, pattern=r"^[^\x00]*$")]
 RefreshTokenText = Annotated[str, Meta(min_length=1, max_length=200)]
+# A handheld's own id: any printable text (no control characters, which no store keeps).
+DEVICE_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+DeviceId = Annotated[str, Meta(min_length=1, max_length=128, pattern=DEVICE_ID_PATTERN)]
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Annotated[str, Meta(min_length=1, max_length=200)]
-    device_id: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+    device_id: DeviceId | None = None
 
 
 class TokenResponse(msgspec.Struct):

@@ -5,6 +5,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from backend.auth.guards import staff_only
+from backend.auth.schemas import DEVICE_ID_PATTERN
 from backend.db.session import DbSession
 from backend.drivers.schemas import DeviceRead, DriverCreate, DriverRead
 from backend.drivers.service import DriverService
@@ -65,7 +66,10 @@ class DeviceController(Controller):
         cursor: Cursor = None,
         driver_id: FromQuery[UUID | None] = None,
         device_id: Annotated[
-            str | None, Parameter(description="the handheld's own id", max_length=128)
+            str | None,
+            Parameter(
+                description="the handheld's own id", max_length=128, pattern=DEVICE_ID_PATTERN
+            ),
         ] = None,
     ) -> Page[DeviceRead]:
         return await DriverService(db_session).devices(

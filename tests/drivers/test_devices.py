@@ -213,3 +213,22 @@ async def send_ping(handheld: Handheld) -> None:
         "/v1/tracking/pings", {"device_id": handheld.device_id, "pings": [ping(2)]}
     )
     assert response.status_code == 200, response.text
+
+
+async def test_device_ids_with_control_characters_or_too_long_are_refused(
+    api: Api, client: AsyncTestClient, db
+) -> None:
+    hub = await api.hub()
+    driver = await api.driver(hub["id"])
+    for device_id in ("hh\x00nul", "hh\nnewline", "", "x" * 129, 12):
+        response = await client.post(
+            "/v1/auth/token",
+            json={"email": driver["email"], "password": "driver-password", "device_id": device_id},
+        )
+        assert response.status_code in (400, 422), repr(device_id)
+        assert response.json()["errors"][0]["field"] == "device_id"
+    listed = await api.get("/v1/devices", params={"device_id": "hh\x00nul"})
+    assert listed.status_code in (400, 422)
+    assert await db.fetchval("SELECT count(*) FROM devices") == 0
+    sessions = "SELECT count(*) FROM auth_sessions WHERE user_id = $1"
+    assert await db.fetchval(sessions, uuid.UUID(driver["user_id"])) == 0
