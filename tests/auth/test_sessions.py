@@ -286,3 +286,23 @@ async def test_refresh_tokens_expired_a_day_ago_are_pruned(
     assert await db.fetchval("SELECT count(*) FROM refresh_tokens") == 1
     assert await db.fetchval("SELECT count(*) FROM auth_sessions") == 2  # kept, for the record
     assert (await refresh(client, old["refresh_token"])).json()["code"] == "invalid_refresh_token"
+
+
+async def test_every_role_logs_out_and_changes_its_own_password(
+    api: Api, client: AsyncTestClient
+) -> None:
+    hub = await api.hub()
+    driver = await api.driver(hub["id"])
+    accounts = [(ADMIN_EMAIL, ADMIN_PASSWORD, None), (driver["email"], "driver-password", "hh-9")]
+    for role in ("dispatcher", "partner"):
+        email = f"{role}-self@test.lastmile"
+        await api.created("/v1/users", {"email": email, "password": "first-password", "role": role})
+        accounts.append((email, "first-password", None))
+    for email, password, device in accounts:
+        tokens = await tokens_for(client, email, password, device)
+        me = bearer(client, tokens)
+        change = {"current_password": password, "new_password": f"{password}-changed"}
+        assert (await me.post("/v1/auth/password", change)).status_code == 204, email
+        assert (await me.post("/v1/auth/logout")).status_code == 204, email
+        assert (await me.post("/v1/auth/logout")).status_code == 401, email
+        await tokens_for(client, email, f"{password}-changed", device)
