@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.auth.controller import AuthController, UserController
 from backend.auth.guards import bearer_auth
+from backend.auth.subjects import SUBJECTS_KEY, SubjectCache
 from backend.auth.users import UserService
 from backend.config import Settings
 from backend.couriers.checks import CHECKS_KEY, load_checks
@@ -28,9 +29,9 @@ from backend.couriers.controller import (
 )
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.disruptions.controller import DisruptionController
-from backend.drivers.controller import DriverController
+from backend.drivers.controller import DeviceController, DriverController
 from backend.idempotency.middleware import IdempotencyMiddleware
-from backend.lib.errors import exception_handlers
+from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
 from backend.lib.retry import RetryTransientMiddleware
@@ -77,6 +78,7 @@ CONTROLLERS = [
     UserController,
     NetworkController,
     DriverController,
+    DeviceController,
     ShipmentController,
     RouteController,
     SyncController,
@@ -109,7 +111,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings)
     live = LiveRuntime(settings)
     notifier = Notifier(load_provider(settings.notifications_provider), settings.public_base_url)
-    process_services = {NOTIFIER_KEY: notifier, CHECKS_KEY: load_checks(settings)}
+    subjects = SubjectCache(settings.auth_subject_cache_seconds)
+    process_services = {
+        NOTIFIER_KEY: notifier,
+        CHECKS_KEY: load_checks(settings),
+        SUBJECTS_KEY: subjects,
+    }
     sessionmaker = make_sessionmaker(engine, info=live.session_info | process_services)
     limiter = make_limiter(settings)
     caps = ConnectionCaps(settings.live_max_connections, settings.live_max_connections_per_key)
@@ -158,7 +165,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "connection_caps": Provide(lambda: caps, use_cache=True, sync_to_thread=False),
         },
         state=State(
-            {"settings": settings, "engine": engine, "sessionmaker": sessionmaker, "live": live}
+            {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "live": live,
+                "subjects": subjects,
+            }
         ),
         middleware=[
             RequestIdMiddleware,
@@ -219,6 +232,9 @@ async def _bootstrap_admin(app: Litestar) -> None:
     except (OSError, DBAPIError) as exc:
         # Serve anyway: /readyz reports the database, and the next start retries.
         log.error("bootstrap admin skipped, database not reachable: %s", exc)
+        return
+    except Invalid as exc:
+        log.error("bootstrap admin skipped, its password is refused: %s", exc.detail)
         return
     if created:
         log.info("created bootstrap admin %s", settings.bootstrap_admin_email)

@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     admin = command("create-admin", _create_admin, "create an admin account")
     admin.add_argument("--email", help="the admin's email (asked for when left out)")
-    admin.add_argument("--password", help="at least 8 characters (asked for when left out)")
+    admin.add_argument(
+        "--password", help="at least 10 characters, not a common one (asked for when left out)"
+    )
     return parser
 
 
@@ -347,7 +349,7 @@ def _ask(prompt: str) -> str:
 def _ask_password() -> str:
     if not sys.stdin.isatty():
         raise CommandError("missing --password (no terminal to ask on)")
-    first = getpass.getpass("password (8 characters or more): ")
+    first = getpass.getpass("password (10 characters or more, not a common one): ")
     if getpass.getpass("again: ") != first:
         raise CommandError("the two passwords differ")
     return first

@@ -33,9 +33,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     workers: Annotated[int, Meta(ge=1, le=64)] = 1
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    token_ttl_seconds: Annotated[int, Meta(ge=60, le=7 * 86400)] = 12 * 3600
+    token_ttl_seconds: Annotated[int, Meta(ge=60, le=86400)] = 15 * 60
+    refresh_token_ttl_seconds: Annotated[int, Meta(ge=300, le=365 * 86400)] = 30 * 86400
+    auth_subject_cache_seconds: Annotated[float, Meta(ge=0, le=60)] = 5.0
     bootstrap_admin_email: str | None = None
-    bootstrap_admin_password: Annotated[str, Meta(min_length=8)] | None = None
+    bootstrap_admin_password: Annotated[str, Meta(min_length=10)] | None = None
     db_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 1024 * 1024
     anonymous_max_body_bytes: Annotated[int, Meta(ge=256)] = 8 * 1024

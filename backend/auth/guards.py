@@ -1,43 +1,84 @@
 """Authentication middleware and role guards.
 
-The middleware turns `Authorization: Bearer …` into `request.user` (a Principal); handlers that
-anyone may call carry `exclude_from_auth=True`. Guards check the role; object-level checks live in
-the services, which answer 404 for objects the caller may not see.
+The middleware turns `Authorization: Bearer …` into `request.user` (a Principal) once the token
+verifies and its subject check passes (subjects.py); handlers that anyone may call carry
+`exclude_from_auth=True`. Guards check the role; object-level checks live in the services, which
+answer 404 for objects the caller may not see.
 """
 
 from collections.abc import Awaitable, Callable
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 
 from backend.auth.schemas import Principal, Role
+from backend.auth.subjects import SubjectCache, Verdict, load_verdict
 from backend.auth.tokens import read_token
 from backend.couriers.tokens import read_applicant_token
-from backend.lib.errors import Forbidden, Unauthorized
+from backend.lib.errors import Conflict, DomainError, Forbidden, Unauthorized
 from backend.partners.keys import is_api_key, principal_for_key
+
+# Set `opt={QUERY_TOKEN: True}` on an event-stream (SSE) handler to accept `?access_token=`:
+# browsers cannot set headers on EventSource. WebSockets accept it always, for the same reason.
+QUERY_TOKEN = "accepts_query_token"
+
+# Why a verdict refuses, as (error, words); the code is the verdict's, but for an unknown subject,
+# which says no more than a forged token would.
+_REFUSALS: dict[Verdict, tuple[type[DomainError], str]] = {
+    "unknown_subject": (Unauthorized, "Invalid or expired token"),
+    "account_inactive": (Unauthorized, "This account is deactivated"),
+    "token_revoked": (Unauthorized, "This session has ended; sign in again"),
+    "device_released": (Unauthorized, "This device was released; sign in again"),
+    "device_bound_to_other_driver": (Conflict, "This device is bound to another driver"),
+}
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            # Browsers cannot set headers on WebSocket/EventSource: accept ?access_token= there.
-            token = connection.query_params.get("access_token", "")
+        token = _presented_token(connection)
         if not token:
             raise Unauthorized("Missing bearer token", code="missing_token")
-        token, secret_key = token.strip(), connection.app.state.settings.secret_key
+        token, state = token.strip(), connection.app.state
         if is_api_key(token):
-            principal = await principal_for_key(connection.app.state.sessionmaker, token)
+            # Keys are looked up on every request: a revoked or expired key fails at once.
+            principal = await principal_for_key(state.sessionmaker, token)
+        elif (principal := read_token(token, state.settings.secret_key)) is not None:
+            await _check_subject(state, principal)
         else:
-            principal = read_token(token, secret_key) or read_applicant_token(
-                token, secret_key, connection.scope["path"]
+            principal = read_applicant_token(
+                token, state.settings.secret_key, connection.scope["path"]
             )
         if principal is None:
             raise Unauthorized("Invalid or expired token", code="invalid_token")
         return AuthenticationResult(user=principal, auth=token)
+
+
+async def _check_subject(state: State, principal: Principal) -> None:
+    """A signed user token still names an active account, a live session and its device."""
+    subjects: SubjectCache = state.subjects
+
+    async def load() -> Verdict:
+        async with state.sessionmaker() as session:
+            return await load_verdict(session, principal)
+
+    verdict = await subjects.verdict(principal, load)
+    if verdict != "ok":
+        error, detail = _REFUSALS[verdict]
+        raise error(detail, code="invalid_token" if verdict == "unknown_subject" else verdict)
+
+
+def _presented_token(connection: ASGIConnection) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token
+    handler = connection.scope.get("route_handler")
+    if connection.scope["type"] == "websocket" or (handler and handler.opt.get(QUERY_TOKEN)):
+        return connection.query_params.get("access_token", "")
+    return ""
 
 
 def bearer_auth() -> DefineMiddleware:

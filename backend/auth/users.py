@@ -4,9 +4,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import User
-from backend.auth.passwords import hash_password
+from backend.auth.passwords import check_new_password, hash_password
 from backend.auth.repository import UserRepository
 from backend.auth.schemas import Role
+from backend.auth.sessions import SessionService
+from backend.auth.subjects import forget_after_commit
 from backend.lib.errors import Conflict
 
 
@@ -20,6 +22,8 @@ class UserService:
     ) -> User:
         """`password_hash`, when given, is an argon2 hash made earlier (a courier's, from
         their application) and is stored instead of hashing `password`."""
+        if password_hash is None:
+            check_new_password(password, email)
         if await self.users.by_email(email):
             raise Conflict(f"A user with email {email} already exists", code="email_taken")
         user = User(
@@ -44,6 +48,11 @@ class UserService:
         return True
 
     async def set_active(self, user_id: UUID, active: bool) -> None:
+        """Deactivating ends every session of the account at once; either way this process's
+        cached verdicts of the account are dropped after commit."""
         user = await self.users.get(user_id)
         if user:
             user.active = active
+            if not active:
+                await SessionService(self.session).revoke_user(user_id, "deactivated")
+            forget_after_commit(self.session, [user_id])

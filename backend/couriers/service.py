@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.passwords import hash_password
+from backend.auth.passwords import check_new_password, hash_password
 from backend.auth.schemas import Principal
 from backend.couriers.lifecycle import set_driver_active
 from backend.couriers.messages import ApplicantMessages
@@ -85,6 +85,7 @@ class ApplicationService:
     async def apply(self, data: ApplicationCreate, address: str | None) -> ApplicationCreated:
         email = data.email.lower()
         await self._check_rate(email, address)
+        check_new_password(data.password, email)
         await self._check_zones(data.preferred_zone_ids)
         if await self.repo.open_application_exists(email):
             raise _email_taken()

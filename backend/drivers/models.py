@@ -8,7 +8,6 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    UniqueConstraint,
     func,
     true,
 )
@@ -43,12 +42,12 @@ class Vehicle(UUIDPrimaryKey, Timestamps, Base):
 
 
 class Device(UUIDPrimaryKey, Base):
-    """A handheld a driver signed in on; sync tokens are bound to it."""
+    """A handheld, bound to the one driver who first signed in on it until staff release it;
+    that driver's tokens carry it."""
 
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("driver_id", "device_id"),)
 
     driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"), index=True)
-    device_id: Mapped[str] = mapped_column(String(128))
+    device_id: Mapped[str] = mapped_column(String(128), unique=True)
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())

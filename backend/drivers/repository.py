@@ -42,14 +42,46 @@ class DriverRepository:
     async def for_user(self, user_id: UUID) -> Driver | None:
         return await self.session.scalar(select(Driver).where(Driver.user_id == user_id))
 
-    async def upsert_device(self, driver_id: UUID, device_id: str) -> None:
+    async def bind_device(self, driver_id: UUID, device_id: str) -> UUID:
+        """Bind the device to the driver unless it is bound already; returns the driver that
+        holds it now. The insert waits for a concurrent first binding, so one driver wins."""
         statement = insert(Device).values(driver_id=driver_id, device_id=device_id)
-        await self.session.execute(
+        holder = await self.session.scalar(
             statement.on_conflict_do_update(
-                index_elements=[Device.driver_id, Device.device_id],
+                index_elements=[Device.device_id],
                 set_={"last_seen_at": utcnow()},
-            )
+                where=Device.driver_id == driver_id,
+            ).returning(Device.driver_id)
         )
+        if holder is not None:
+            return holder
+        return await self.session.scalar(
+            select(Device.driver_id).where(Device.device_id == device_id)
+        )
+
+    async def device_holder(self, device_id: str) -> UUID | None:
+        return await self.session.scalar(
+            select(Device.driver_id).where(Device.device_id == device_id)
+        )
+
+    async def devices(
+        self, *, after: UUID | None, limit: int, driver_id: UUID | None, device_id: str | None
+    ) -> Sequence[Device]:
+        query = select(Device).order_by(Device.id).limit(limit)
+        if after:
+            query = query.where(Device.id > after)
+        if driver_id:
+            query = query.where(Device.driver_id == driver_id)
+        if device_id:
+            query = query.where(Device.device_id == device_id)
+        return (await self.session.scalars(query)).all()
+
+    async def get_device(self, device_pk: UUID) -> Device | None:
+        return await self.session.get(Device, device_pk)
+
+    async def delete_device(self, device: Device) -> None:
+        await self.session.delete(device)
+        await self.session.flush()
 
     def add(self, *objects: object) -> None:
         self.session.add_all(objects)

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -36,3 +37,13 @@ class DriverRead(msgspec.Struct):
     employment: str
     active: bool
     vehicle: VehicleIn | None
+
+
+class DeviceRead(msgspec.Struct):
+    """A handheld bound to a driver: `device_id` is the app's own id, `id` this binding's."""
+
+    id: UUID
+    device_id: str
+    driver_id: UUID
+    first_seen_at: datetime
+    last_seen_at: datetime

@@ -3,6 +3,7 @@
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -14,6 +15,13 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 access_log = logging.getLogger("lastmile.access")
+# A token in a URL (`?access_token=` of WebSockets and event streams) never reaches a log line,
+# whoever logs the URL (uvicorn logs WebSocket paths with their query at INFO).
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +37,17 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redact(json.dumps(entry, default=str))
+
+
+class RedactTokens(logging.Filter):
+    """For handlers with formatters of their own (uvicorn's, when it was started by hand)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message.lower():
+            record.msg, record.args = redact(message), None
+        return True
 
 
 def configure_logging(level: str) -> None:
@@ -40,6 +58,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        for own in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactTokens) for f in own.filters):
+                own.addFilter(RedactTokens())
 
 
 class RequestIdMiddleware:

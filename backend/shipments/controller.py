@@ -16,6 +16,7 @@ from backend.lib.plausible import Plausible
 from backend.shipments.schemas import (
     BulkResult,
     BulkShipmentCreate,
+    DriverShipmentRead,
     EventList,
     ShipmentCreate,
     ShipmentLookup,
@@ -123,7 +124,9 @@ class ShipmentController(Controller):
         shipment_id: FromPath[UUID],
         db_session: DbSession,
         request: Request[Principal, Any, Any],
-    ) -> ShipmentRead:
+    ) -> ShipmentRead | DriverShipmentRead:
+        """Staff get the whole shipment; a driver, for a shipment on their route, the driver's
+        view: no tracking token and no recipient email (docs/security.md)."""
         return await ShipmentService(db_session).get(shipment_id, request.user)
 
     @patch("/{shipment_id:uuid}", guards=[staff_only])

@@ -109,6 +109,37 @@ class ShipmentRead(msgspec.Struct):
     updated_at: datetime
 
 
+class DriverShipmentRead(msgspec.Struct):
+    """A shipment as its driver sees it: what delivering it takes, and nothing that stands for
+    the recipient (no tracking token, which opens the recipient's page and its PIN; no email).
+    docs/security.md has the view of each role."""
+
+    id: UUID
+    tracking_number: str
+    status: str
+    hub_id: UUID
+    zone_id: UUID | None
+    reference: str | None
+    recipient: dict[str, Any]  # name and phone only
+    address: dict[str, Any]
+    location: Point
+    window: Window | None
+    service_level: str
+    requirements: dict[str, Any]
+    notes: str | None
+    parcels: list[ParcelRead]
+    attempts: int
+    delivered_at: datetime | None
+    updated_at: datetime
+
+
+# The recipient's fields a driver sees; their email stays with dispatch.
+DRIVER_RECIPIENT_FIELDS = ("name", "phone")
+# Event data a driver does not see: the PIN a driver entered at a delivery (another driver on a
+# redelivery would learn it).
+DRIVER_HIDDEN_EVENT_DATA = ("pin",)
+
+
 class BulkCreated(msgspec.Struct):
     index: int
     id: UUID

@@ -23,9 +23,12 @@ from backend.pod.pins import pin_for, pin_hash
 from backend.shipments.models import Parcel, Shipment, ShipmentEvent
 from backend.shipments.repository import ShipmentRepository
 from backend.shipments.schemas import (
+    DRIVER_HIDDEN_EVENT_DATA,
+    DRIVER_RECIPIENT_FIELDS,
     BulkCreated,
     BulkError,
     BulkResult,
+    DriverShipmentRead,
     EventList,
     EventRead,
     ParcelRead,
@@ -174,12 +177,15 @@ class ShipmentService:
 
     # reads -----------------------------------------------------------------------------------
 
-    async def get(self, shipment_id: UUID, principal: Principal) -> ShipmentRead:
+    async def get(
+        self, shipment_id: UUID, principal: Principal
+    ) -> ShipmentRead | DriverShipmentRead:
+        """Staff get the whole shipment; its driver the driver's view."""
         await self.ensure_visible(shipment_id, principal)
         items = await self.read_many([shipment_id])
         if not items:
             raise NotFound("No such shipment")
-        return items[0]
+        return items[0] if principal.is_staff else driver_view(items[0])
 
     async def ensure_visible(self, shipment_id: UUID, principal: Principal) -> None:
         """Staff see every shipment; a driver only those on their own published routes; a
@@ -238,7 +244,11 @@ class ShipmentService:
         flagged: dict[UUID, list[str]] = {}
         for anomaly in fold_events(stored).anomalies:
             flagged.setdefault(anomaly.event_id, []).append(anomaly.code)
-        return EventList(items=[_event_read(by_id[e.id], flagged.get(e.id, [])) for e in stored])
+        items = [_event_read(by_id[e.id], flagged.get(e.id, [])) for e in stored]
+        if not principal.is_staff:
+            for item in items:
+                item.data = _without(item.data, DRIVER_HIDDEN_EVENT_DATA)
+        return EventList(items=items)
 
     # dispatch changes ------------------------------------------------------------------------
 
@@ -508,6 +518,32 @@ def shipment_read(shipment: Shipment, parcels: Sequence[Parcel]) -> ShipmentRead
         created_at=shipment.created_at,
         updated_at=shipment.updated_at,
     )
+
+
+def driver_view(shipment: ShipmentRead) -> DriverShipmentRead:
+    return DriverShipmentRead(
+        id=shipment.id,
+        tracking_number=shipment.tracking_number,
+        status=shipment.status,
+        hub_id=shipment.hub_id,
+        zone_id=shipment.zone_id,
+        reference=shipment.reference,
+        recipient={k: v for k, v in shipment.recipient.items() if k in DRIVER_RECIPIENT_FIELDS},
+        address=shipment.address,
+        location=shipment.location,
+        window=shipment.window,
+        service_level=shipment.service_level,
+        requirements=shipment.requirements,
+        notes=shipment.notes,
+        parcels=shipment.parcels,
+        attempts=shipment.attempts,
+        delivered_at=shipment.delivered_at,
+        updated_at=shipment.updated_at,
+    )
+
+
+def _without(data: dict[str, Any], hidden: Sequence[str]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in hidden}
 
 
 def _error(index: int, status: int, detail: str, field: str) -> BulkError:

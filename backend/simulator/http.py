@@ -28,11 +28,15 @@ class ApiError(Exception):
 
 
 class ApiClient:
-    """One identity (a token, or none) over a shared HTTP client."""
+    """One identity (a token, or none) over a shared HTTP client. Signed in, it refreshes its
+    short-lived access token when an answer says it expired, as a handheld app does."""
 
-    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, token: str | None = None, refresh_token: str | None = None
+    ) -> None:
         self.http = http
         self.token = token
+        self.refresh_token = refresh_token
         self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
     async def sign_in(self, email: str, password: str, device_id: str | None = None) -> ApiClient:
@@ -40,7 +44,7 @@ class ApiClient:
         if device_id:
             body["device_id"] = device_id
         data = await ApiClient(self.http).call("POST", "/v1/auth/token", body)
-        return ApiClient(self.http, data["access_token"])
+        return ApiClient(self.http, data["access_token"], data.get("refresh_token"))
 
     async def send(
         self,
@@ -50,10 +54,25 @@ class ApiClient:
         params: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """The raw response; transport failures propagate as httpx.TransportError."""
+        response = await self._send(method, path, content, params)
+        if response.status_code == 401 and self.refresh_token and _expired(response):
+            await self._refresh()
+            response = await self._send(method, path, content, params)
+        return response
+
+    async def _send(
+        self, method: str, path: str, content: bytes | None, params: dict[str, Any] | None
+    ) -> httpx.Response:
         headers = self.headers | JSON if content is not None else self.headers
         return await self.http.request(
             method, path, content=content, params=params, headers=headers
         )
+
+    async def _refresh(self) -> None:
+        body = {"refresh_token": self.refresh_token}
+        data = await ApiClient(self.http).call("POST", "/v1/auth/refresh", body)
+        self.token, self.refresh_token = data["access_token"], data["refresh_token"]
+        self.headers = {"authorization": f"Bearer {self.token}"}
 
     async def call(
         self,
@@ -69,6 +88,11 @@ class ApiClient:
         if not 200 <= response.status_code < 300:
             raise ApiError(method, path, response.status_code, data)
         return data
+
+
+def _expired(response: httpx.Response) -> bool:
+    body = decode(response)
+    return isinstance(body, dict) and body.get("code") == "invalid_token"
 
 
 def decode(response: httpx.Response) -> Any:

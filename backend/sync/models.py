@@ -93,12 +93,14 @@ class SkippedSeqs(Base):
 
 
 class DeviceSync(Base):
-    """Per device: the highest contiguous `seq` stored (accepted or quarantined)."""
+    """Per (driver, device): the highest contiguous `seq` stored (accepted or quarantined).
+    Keyed by both, so a device handed to another driver starts afresh for that driver and
+    nothing one driver sends moves another's ack."""
 
     __tablename__ = "device_sync"
 
+    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"), primary_key=True)
     device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    driver_id: Mapped[UUID] = mapped_column(ForeignKey("drivers.id"))
     ack_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

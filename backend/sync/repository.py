@@ -31,9 +31,9 @@ class SyncRepository:
         """Claim the batch and resolve its shipment references, in one statement.
 
         The claim inserts the batch row; False when it exists (a concurrent twin waits here for
-        the first to commit, then sees its row). A claimed batch also row-locks its device's
-        ack (`device_sync`, created if need be) until commit, so `finish_batch` reads every seq
-        that an earlier push of this device committed.
+        the first to commit, then sees its row). A claimed batch also row-locks the ack of this
+        (driver, device) (`device_sync`, created if need be; the no-op update takes the lock)
+        until commit, so `finish_batch` reads every seq that an earlier push of it committed.
 
         Per reference (shipment_ids, barcodes, stop_ids: one entry per event, in order): the
         shipment each field points at, the driver whose active published stop holds it, and
@@ -48,7 +48,7 @@ class SyncRepository:
                 VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING true
             ), device AS (
                 INSERT INTO device_sync (device_id, driver_id) SELECT $3, $2 FROM claimed
-                ON CONFLICT (device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
+                ON CONFLICT (driver_id, device_id) DO UPDATE SET driver_id = EXCLUDED.driver_id
             ), refs AS (
                 SELECT r.i, r.sid, p.shipment_id AS by_barcode, st.shipment_id AS by_stop,
                        COALESCE(r.sid, p.shipment_id, st.shipment_id) AS target
@@ -234,7 +234,7 @@ class SyncRepository:
         driver_id: UUID,
         skipped: Sequence[tuple[int, int]] = (),
     ) -> int:
-        """Record the seq ranges the device declared lost, advance its ack, and store the
+        """Record the seq ranges the device declared lost, advance this (driver, device)'s ack, and store the
         batch's response (for replays) with that ack beside it, in one statement; returns the ack.
 
         Every seq stored (accepted or quarantined) is a range of one, a declared skip a longer
@@ -245,18 +245,18 @@ class SyncRepository:
         return await (await self.raw()).fetchval(
             """
             WITH cur AS (
-                SELECT ack_seq FROM device_sync WHERE device_id = $1
+                SELECT ack_seq FROM device_sync WHERE device_id = $1 AND driver_id = $6
             ), declared AS (
                 SELECT f AS lo, l AS hi FROM unnest($4::bigint[], $5::bigint[]) AS k(f, l)
             ), ranges AS (  -- (the ack as a scalar: an index condition, not a join)
                 SELECT seq AS lo, seq AS hi FROM sync_events
-                WHERE device_id = $1 AND seq > (SELECT ack_seq FROM cur)
+                WHERE device_id = $1 AND driver_id = $6 AND seq > (SELECT ack_seq FROM cur)
                 UNION ALL
                 SELECT seq, seq FROM quarantined_events
-                WHERE device_id = $1 AND seq > (SELECT ack_seq FROM cur)
+                WHERE device_id = $1 AND driver_id = $6 AND seq > (SELECT ack_seq FROM cur)
                 UNION ALL
                 SELECT first_seq, last_seq FROM skipped_seqs
-                WHERE device_id = $1 AND last_seq > (SELECT ack_seq FROM cur)
+                WHERE device_id = $1 AND driver_id = $6 AND last_seq > (SELECT ack_seq FROM cur)
                 UNION ALL
                 SELECT lo, hi FROM declared WHERE hi > (SELECT ack_seq FROM cur)
             ), ordered AS (
@@ -277,7 +277,7 @@ class SyncRepository:
                 SELECT $6, $1, $2, lo, hi FROM declared
             ), ack AS (
                 UPDATE device_sync d SET updated_at = now(), ack_seq = reached.ack_seq
-                FROM reached WHERE d.device_id = $1
+                FROM reached WHERE d.device_id = $1 AND d.driver_id = $6
                 RETURNING d.ack_seq
             ), saved AS (
                 UPDATE push_batches SET response = $3, ack_seq = ack.ack_seq

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.auth.sessions import SessionService
 from backend.config import Settings
 from backend.couriers.lifecycle import CourierLifecycle
 from backend.couriers.rules import rules_from
@@ -46,6 +47,7 @@ COURIER_EXPIRY_LOCK, COURIER_DOCUMENTS_LOCK, OFFER_EXPIRY_LOCK = 54_106, 54_107,
 IDEMPOTENCY_RETENTION_LOCK = 54_109
 # Offers expire to the minute; dispatch wants the incident soon after.
 OFFER_EXPIRY_EVERY_SECONDS = 15.0
+REFRESH_TOKENS_LOCK = 54_120
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -65,6 +67,7 @@ class PeriodicJobs:
             (self.purge_courier_documents, RETENTION_EVERY_SECONDS),
             (self.expire_offers, OFFER_EXPIRY_EVERY_SECONDS),
             (self.prune_idempotency_keys, RETENTION_EVERY_SECONDS),
+            (self.prune_refresh_tokens, RETENTION_EVERY_SECONDS),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -141,6 +144,12 @@ class PeriodicJobs:
         return await self._locked(
             IDEMPOTENCY_RETENTION_LOCK, lambda s: IdempotencyRepository(s).purge(cutoff)
         )
+
+    async def prune_refresh_tokens(self, now: datetime | None = None) -> int | None:
+        """Drop refresh tokens that expired a day ago or more (a reuse of one is refused
+        as unknown instead of ending its session, by then long over anyway)."""
+        cutoff = (now or utcnow()) - timedelta(days=1)
+        return await self._locked(REFRESH_TOKENS_LOCK, lambda s: SessionService(s).prune(cutoff))
 
     # loop --------------------------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ async def test_role_guards(api: Api) -> None:
 
 
 async def test_duplicate_email_is_409(api: Api) -> None:
-    body = {"email": "dup@test.lastmile", "password": "password-1", "role": "dispatcher"}
+    body = {"email": "dup@test.lastmile", "password": "dispatch-pass-1", "role": "dispatcher"}
     assert (await api.post("/v1/users", body)).status_code == 201
     again = await api.post("/v1/users", body | {"email": "DUP@test.lastmile"})
     assert again.status_code == 409
@@ -91,7 +91,7 @@ async def test_duplicate_email_is_409(api: Api) -> None:
 
 def test_a_token_stops_working_when_it_expires(monkeypatch) -> None:
     """Checked signatures are remembered, expiries are not: a cached token still expires."""
-    principal = Principal(user_id=uuid.uuid4(), role="dispatcher")
+    principal = Principal(user_id=uuid.uuid4(), role="dispatcher", session_id=uuid.uuid4())
     token = issue_token(principal, "k" * 32, ttl_seconds=60)
     assert read_token(token, "k" * 32) == principal
     assert read_token(token, "x" * 32) is None

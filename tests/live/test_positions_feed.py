@@ -62,7 +62,7 @@ async def test_positions_are_throttled_per_driver_in_the_api_process(
     with pg_live.runtime.hub.feed(positions_only) as feed:
         await send(await api.as_driver(first), [ping(30, 13.40, 52.50)])
         await send(await api.as_driver(first), [ping(20, 13.41, 52.51)])  # inside the interval
-        await send(await api.as_driver(second), [ping(10, 13.50, 52.60)])
+        await send(await api.as_driver(second, "device-2"), [ping(10, 13.50, 52.60)], "device-2")
         messages = [await next_message(feed), await next_message(feed)]
     assert [(m.driver_id, m.data["lon"]) for m in messages] == [
         (UUID(first["id"]), 13.40),

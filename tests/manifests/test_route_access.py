@@ -31,7 +31,8 @@ async def test_driver_sees_own_published_routes_only(api: Api, depot: Depot) -> 
 async def test_reassigned_route_follows_the_new_driver(api: Api, depot: Depot) -> None:
     route = await api.route(depot.driver["id"], depot.hub["id"], depot.shipments[:1])
     await api.publish_route(route["id"])
-    old, new = await api.as_driver(depot.driver), await api.as_driver(depot.other_driver)
+    old = await api.as_driver(depot.driver)
+    new = await api.as_driver(depot.other_driver, "device-2")
     assert (await old.get(f"/v1/routes/{route['id']}")).status_code == 200
     await api.post(f"/v1/routes/{route['id']}/reassign", {"driver_id": depot.other_driver["id"]})
     assert (await old.get(f"/v1/routes/{route['id']}")).status_code == 404

@@ -90,7 +90,7 @@ async def delivery(api: Api, requirements: dict[str, Any] | None = None) -> Deli
     shipment = await api.shipment(hub["id"], **overrides)
     route = await api.route(driver["id"], hub["id"], [shipment["id"]])
     await api.publish_route(route["id"])
-    device_id = f"device-{driver['id'][:8]}"
+    device_id = f"device-{driver['id'][-12:]}"  # the random end of the UUIDv7
     device = Handheld(await api.as_driver(driver, device_id), device_id)
     await device.push([device.event("scan_loaded", 1, shipment_id=shipment["id"])])
     return Delivery(api, driver, shipment, device)

@@ -92,7 +92,9 @@ async def fleet(api: Api, drivers: int = 1, per_route: int = 3, publish: bool = 
         if publish:
             route = await api.publish_route(route["id"])
         people.append(driver)
-        handhelds.append(Handheld(await api.as_driver(driver, f"device-{n}"), f"device-{n}"))
+        # A device id of its own per driver, in every fleet: a device is bound to one driver.
+        device_id = f"device-{n}-{driver['id'][-12:]}"
+        handhelds.append(Handheld(await api.as_driver(driver, device_id), device_id))
         routes.append(route)
         loads.append(shipments)
     return Fleet(api, hub, people, handhelds, routes, loads)

@@ -407,7 +407,8 @@ async def test_p9_a_crash_mid_push_is_all_or_nothing(api, db, settings) -> None:
         pid = None
         for _ in range(200):
             pid = await db.fetchval(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'lastmile'"
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND application_name = 'lastmile' AND datname = current_database()"
             )
             if pid:
                 break

@@ -20,6 +20,7 @@ async def test_every_domain_job_is_scheduled(jobs: PeriodicJobs) -> None:
         "purge_courier_documents",
         "expire_offers",
         "prune_idempotency_keys",
+        "prune_refresh_tokens",
     ]
 
 

@@ -126,13 +126,13 @@ async def test_any_arrival_order_and_split_ends_at_the_newest_fix(api: Api, db) 
     for seed in range(5):
         rng = random.Random(seed)
         driver = await api.driver(hub["id"])
-        handheld = await api.as_driver(driver)
+        handheld = await api.as_driver(driver, f"device-{seed}")
         pings = [ping(600 - 10 * n, 13.40 + n / 1000, 52.50) for n in range(30)]
         arrival = pings + rng.sample(pings, 5)  # some arrive twice
         rng.shuffle(arrival)
         while arrival:
             size = rng.randint(1, 8)
-            await send(handheld, arrival[:size])
+            await send(handheld, arrival[:size], f"device-{seed}")
             arrival = arrival[size:]
         feature = await feature_of(api, driver["id"])
         assert feature["geometry"]["coordinates"] == [pings[-1]["lon"], pings[-1]["lat"]]

@@ -10,7 +10,7 @@ async def test_positions_flag_stale_drivers(api: Api) -> None:
     hub = await api.hub()
     fresh, silent = await api.driver(hub["id"]), await api.driver(hub["id"])
     await send(await api.as_driver(fresh), [ping(10)])
-    await send(await api.as_driver(silent), [ping(900)])
+    await send(await api.as_driver(silent, "device-2"), [ping(900)], "device-2")
     fresh_feature = await feature_of(api, fresh["id"])
     silent_feature = await feature_of(api, silent["id"])
     assert fresh_feature["properties"]["stale"] is False
@@ -23,7 +23,7 @@ async def test_positions_filter_by_hub_and_skip_inactive_drivers(api: Api) -> No
     hub, other_hub = await api.hub(), await api.hub()
     here, there = await api.driver(hub["id"]), await api.driver(other_hub["id"])
     await send(await api.as_driver(here), [ping(5)])
-    await send(await api.as_driver(there), [ping(5)])
+    await send(await api.as_driver(there, "device-2"), [ping(5)], "device-2")
     response = await api.get("/v1/tracking/positions", params={"hub_id": hub["id"]})
     assert [f["id"] for f in response.json()["features"]] == [here["id"]]
 
