@@ -109,6 +109,8 @@ def requires_scope(scope: str) -> Guard:
     """An API key must carry `scope`; user tokens are governed by their role alone."""
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return  # as in `requires`: no user is authenticated for OPTIONS
         principal: Principal = connection.user
         if principal.organization_id and scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the scope {scope}", code="missing_scope")

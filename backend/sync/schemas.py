@@ -10,7 +10,9 @@ from msgspec import Meta
 from backend.lib.geo import Point, Position
 
 # No U+0000: PostgreSQL's text cannot hold it.
-DeviceId = Annotated[str, Meta(min_length=1, max_length=128, pattern="^[^\x00]+$")]
+DeviceId = Annotated[
+    str, Meta(min_length=1, max_length=128)
+]  # NUL: refused by decode_body (nul_character)
 # PostgreSQL's bigint: the largest `seq` the inbox can hold.
 MAX_SEQ = 2**63 - 1
 Seq = Annotated[int, Meta(ge=1, le=MAX_SEQ)]

@@ -216,6 +216,9 @@ async def test_json_nested_a_thousand_deep_is_refused_on_login_push_and_bulk(
         (api, "/v1/shipments/bulk", '{"shipments": [' + deep(depth) + "]}"),
     ]:
         response = await caller.client.post(path, content=body, headers=caller.headers | JSON)
+        if len(body) > 2048 and path == "/v1/auth/token":  # past the sign-in body limit
+            assert response.status_code == 413, response.text
+            continue
         assert_refused(response, "body", code="too_deeply_nested")
     assert await table_counts(db) == before
 

@@ -73,7 +73,9 @@ async def test_a_poison_value_is_rejected_alone_and_resending_answers_the_same(
     assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
     assert results[1]["reason"] == "invalid"
     assert results[1]["detail"].startswith(f"{field}: "), results[1]["detail"]
-    stored = await db.fetchval("SELECT count(*) FROM sync_events WHERE device_id = 'device-0'")
+    stored = await db.fetchval(
+        "SELECT count(*) FROM sync_events WHERE device_id = $1", device.device_id
+    )
     assert stored == 2
     kept = await db.fetchrow("SELECT reason, detail, raw, raw_bytes FROM quarantined_events")
     assert kept["reason"] == "invalid" and kept["detail"] == results[1]["detail"]

@@ -209,7 +209,7 @@ async def test_events_take_a_geojson_point_or_the_compact_form(api, db) -> None:
     )
     results = answer["results"]
     assert [r["status"] for r in results] == ["accepted"] * 2 + ["rejected"] * 3
-    assert all(r["detail"].startswith("location: ") for r in results[2:])
+    assert all(r["detail"].startswith("location") for r in results[2:]), results[2:]
     rows = await db.fetch(
         "SELECT ST_X(location::geometry) AS lon, ST_Y(location::geometry) AS lat, accuracy_m"
         " FROM positions ORDER BY at"

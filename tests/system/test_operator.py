@@ -64,7 +64,7 @@ def one_line(text: str) -> str:
         ["serve"],
         ["seed-demo"],
         ["worker"],
-        ["create-admin", "--email=a@b.c", "--password=pw-123456"],
+        ["create-admin", "--email=a@b.c", "--password=pw-1234567890"],
     ],
 )
 def test_a_missing_database_is_one_line_and_exit_1(command: list[str]) -> None:
