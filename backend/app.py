@@ -20,6 +20,7 @@ from backend.auth.users import UserService
 from backend.config import Settings
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.drivers.controller import DriverController
+from backend.kpis.controller import KpiController
 from backend.lib.errors import exception_handlers
 from backend.lib.logs import RequestIdMiddleware, configure_logging
 from backend.limits.connections import ConnectionCaps
@@ -66,6 +67,7 @@ CONTROLLERS = [
     TrackingPageController,
     LiveController,
     NotificationController,
+    KpiController,
 ]
 
 

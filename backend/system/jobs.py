@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
 from backend.db.session import unit_of_work
+from backend.kpis.schemas import TargetCheck
+from backend.kpis.service import KpiService, KpiSettings
 from backend.lib.clock import utcnow
 from backend.live.retention import ShipmentFeedRetention
 from backend.sync.changes import ManifestChangeLog
@@ -36,6 +38,7 @@ T = TypeVar("T")
 # Advisory lock keys, one per job (arbitrary, fixed, distinct).
 PARTITIONS_LOCK, STALE_LOCK, ETA_LOCK = 54_101, 54_102, 54_103
 SYNC_RETENTION_LOCK, LIVE_FEED_RETENTION_LOCK = 54_104, 54_105
+KPI_TARGETS_LOCK = 54_106
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -51,6 +54,7 @@ class PeriodicJobs:
             (self.refresh_etas, tracking_every),
             (self.prune_sync_changes, RETENTION_EVERY_SECONDS),
             (self.prune_live_feed, RETENTION_EVERY_SECONDS),
+            (self.check_kpi_targets, settings.kpi_check_seconds),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -92,6 +96,15 @@ class PeriodicJobs:
         cutoff = (now or utcnow()) - timedelta(days=self.settings.live_feed_retention_days)
         return await self._locked(
             LIVE_FEED_RETENTION_LOCK, lambda s: ShipmentFeedRetention(s).prune(cutoff)
+        )
+
+    # kpis --------------------------------------------------------------------------------------
+
+    async def check_kpi_targets(self, now: datetime | None = None) -> TargetCheck | None:
+        """Hubs' KPIs against their targets: incidents opened, kept or resolved."""
+        kpis = KpiSettings.from_settings(self.settings)
+        return await self._locked(
+            KPI_TARGETS_LOCK, lambda s: KpiService(s, kpis).check_targets(now or utcnow())
         )
 
     # loop --------------------------------------------------------------------------------------
