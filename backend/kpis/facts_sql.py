@@ -1,8 +1,10 @@
 """The SQL that rebuilds shipments' KPI facts from their events (one statement, set-based).
 
-Events are taken in the fold's total order (shipments/state.py `fold_order`), so the facts agree
-with the projection whatever order the events arrived in. Status, window and delivery time come
-from the projection (itself the fold of the same events).
+Events are taken in the fold's total order (shipments/state.py `fold_order`), so the facts are
+the same whatever order the events arrived in. Delivery follows the fold's rules: the first
+`delivered` after the last `returned`/`redelivery` (later ones are repeated deliveries). Only the
+window, zone, hub and parcels come from the shipment row (dispatch and recipients change the
+window through events too, which mark the shipment for a rebuild).
 """
 
 from backend.kpis.definitions import ATTEMPT_TYPES, DIVERSION_TYPES, OUTCOME_TYPES
@@ -56,44 +58,57 @@ dwells AS (
 per_shipment AS (
     SELECT shipment_id,
            min(effective_at) FILTER (WHERE type IN {OUTCOMES}) AS first_outcome_at,
-           count(*) FILTER (WHERE type IN {ATTEMPTS}) AS attempts,
+           -- Attempts up to the delivery (failures scanned after it are anomalies of the fold).
+           count(*) FILTER (WHERE type IN {ATTEMPTS}
+                            AND n <= coalesce(first_delivered, 2147483647)) AS attempts,
            (array_agg(type ORDER BY n) FILTER (WHERE type IN {ATTEMPTS}))[1] AS first_attempt,
-           coalesce(bool_or(type IN {DIVERSIONS} OR (type = 'assigned' AND n > first_loaded)),
-                    false) AS diverted,
+           -- Diverted: rerouted (put on a second route), redirected or handed over.
+           coalesce(bool_or(type IN {DIVERSIONS}), false)
+               OR count(DISTINCT data->>'route_id') FILTER (WHERE type = 'assigned') > 1
+               AS diverted,
            coalesce(array_agg(greatest(extract(epoch FROM received_at - occurred_at), 0)::real
                               ORDER BY n) FILTER (WHERE source = 'partner'), '{{}}')
                AS report_lags,
            (array_agg(data->>'organization_id' ORDER BY n DESC)
                FILTER (WHERE type = 'handed_over'))[1] AS partner_text,
-           (array_agg(CASE WHEN type = 'assigned' THEN data->>'route_id' END ORDER BY n DESC)
-               FILTER (WHERE type IN ('assigned', 'unassigned', 'handed_over')
-                       AND n < coalesce(last_device_attempt, 2147483647)))[1] AS route_text,
-           (array_agg(CASE WHEN type = 'assigned' THEN data->>'driver_id' END ORDER BY n DESC)
-               FILTER (WHERE type IN ('assigned', 'unassigned', 'handed_over')
-                       AND n < coalesce(last_device_attempt, 2147483647)))[1] AS driver_text,
+           -- Custody before the driver's last attempt (assigned: that route; unassigned or
+           -- handed over: none); with no such event (dispatch recorded it after the scans),
+           -- the latest assignment.
+           coalesce(
+               (array_agg(ARRAY[type, data->>'route_id', data->>'driver_id'] ORDER BY n DESC)
+                   FILTER (WHERE type IN ('assigned', 'unassigned', 'handed_over')
+                           AND n < coalesce(last_device_attempt, 2147483647)))[1:1],
+               (array_agg(ARRAY[type, data->>'route_id', data->>'driver_id'] ORDER BY n DESC)
+                   FILTER (WHERE type = 'assigned'))[1:1]) AS custody,
+           min(effective_at) FILTER (WHERE type = 'delivered' AND n > reset) AS delivered_at,
+           bool_or(type = 'cancelled') AS cancelled,
            min(effective_at) FILTER (WHERE type = 'scan_loaded') AS loaded_at,
            max(effective_at) FILTER (WHERE type IN {ATTEMPTS}) AS last_attempt_at
     FROM (
         SELECT *, max(n) FILTER (WHERE type IN {ATTEMPTS} AND source = 'device')
                       OVER (PARTITION BY shipment_id) AS last_device_attempt,
-                  min(n) FILTER (WHERE type = 'scan_loaded')
-                      OVER (PARTITION BY shipment_id) AS first_loaded
+                  min(n) FILTER (WHERE type = 'delivered')
+                      OVER (PARTITION BY shipment_id) AS first_delivered,
+                  coalesce(max(n) FILTER (WHERE type IN ('returned', 'redelivery'))
+                      OVER (PARTITION BY shipment_id), 0) AS reset
         FROM ordered
     ) o
     GROUP BY shipment_id
 ),
 facts AS (
     SELECT p.shipment_id, s.hub_id, s.zone_id,
-           {_uuid("p.route_text")} AS route_id, {_uuid("p.driver_text")} AS driver_id,
+           CASE WHEN p.custody[1][1] = 'assigned' THEN {_uuid("p.custody[1][2]")} END AS route_id,
+           CASE WHEN p.custody[1][1] = 'assigned' THEN {_uuid("p.custody[1][3]")} END
+               AS driver_id,
            {_uuid("p.partner_text")} AS partner_id,
            (p.first_outcome_at AT TIME ZONE h.time_zone)::date AS day,
            (SELECT count(*) FROM parcels pa WHERE pa.shipment_id = p.shipment_id) AS parcels,
            p.attempts, CASE WHEN p.first_attempt IS NOT NULL
                             THEN p.first_attempt = 'delivered' END AS first_attempt_ok,
-           s.status = 'delivered' AS delivered,
-           CASE WHEN s.window_start IS NULL OR s.status = 'cancelled' THEN NULL
-                ELSE s.status = 'delivered'
-                     AND s.delivered_at BETWEEN s.window_start AND s.window_end END AS on_time,
+           p.delivered_at IS NOT NULL AS delivered,
+           CASE WHEN s.window_start IS NULL OR (p.cancelled AND p.delivered_at IS NULL) THEN NULL
+                ELSE coalesce(p.delivered_at BETWEEN s.window_start AND s.window_end, false)
+           END AS on_time,
            p.diverted, coalesce(d.seconds, '{{}}') AS dwell_seconds,
            p.report_lags AS report_lag_seconds,
            p.loaded_at, p.last_attempt_at, s.location

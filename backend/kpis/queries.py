@@ -48,9 +48,10 @@ main AS (
            sum(f.attempts * f.parcels)::float8
                / nullif(sum(f.parcels) FILTER (WHERE f.attempts > 0), 0) AS attempts_per_parcel,
            avg(f.diverted::int) AS diversion_frequency,
-           sum(:per_km * f.leg_km + :per_driver_hour * coalesce(r.hours_each, 0)
-               + CASE WHEN f.partner_id IS NOT NULL THEN :per_partner_parcel * f.parcels
-                      ELSE 0 END)::float8 / nullif(sum(f.parcels), 0) AS cost_per_parcel
+           sum(CAST(:per_km AS float8) * f.leg_km
+               + CAST(:per_driver_hour AS float8) * coalesce(r.hours_each, 0)
+               + CASE WHEN f.partner_id IS NOT NULL
+                      THEN CAST(:per_partner_parcel AS float8) * f.parcels ELSE 0 END) / nullif(sum(f.parcels), 0) AS cost_per_parcel
     FROM f LEFT JOIN route_hours r ON r.route_id = f.route_id
     GROUP BY f.key
 ),
