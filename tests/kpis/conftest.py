@@ -2,12 +2,12 @@
 
 | shipment | route / driver | window (UTC)        | what happens (UTC)                                    |
 |---|---|---|---|
-| s1 | r1 / d1 | 20th 15:00–17:00 | loaded 13:00, arrived 15:30, delivered 15:32            |
-| s2 | r1 / d1 | 20th 15:00–17:00 | loaded 13:00, arrived 18:00, failed 18:05; arrived 19:00, delivered 19:01 |
+| s1 | r1 / d1 | 20th 15:00-17:00 | loaded 13:00, arrived 15:30, delivered 15:32            |
+| s2 | r1 / d1 | 20th 15:00-17:00 | loaded 13:00, arrived 18:00, failed 18:05; arrived 19:00, delivered 19:01 |
 | s3 | r2 / d2 | none             | loaded 20:00, arrived 21st 03:20, delivered 03:30 (22:30 on the 20th in New York) |
-| s4 | partner | 20th 14:00–22:00 | handed over 14:00; the partner reports delivered at 20:00, ten minutes later |
+| s4 | partner | 20th 14:00-22:00 | handed over 14:00; the partner reports delivered at 20:00, ten minutes later |
 | s5 | r2 / d2 | none             | loaded 21st 13:00, arrived 15:00, delivered 15:05 (a late failure comes later) |
-| s6 | r1 / d1 | 20th 15:00–17:00 | redirected to a pickup point 12:00, loaded 13:00, arrived 16:00, delivered 16:00:30 |
+| s6 | r1 / d1 | 20th 15:00-17:00 | redirected to a pickup point 12:00, loaded 13:00, arrived 16:00, delivered 16:00:30 |
 
 Incidents: one about s1 opened the 20th 15:00 and resolved an hour later, one about s3 opened the
 21st 02:00 (the 20th, 21:00 in New York), still open.
