@@ -80,11 +80,12 @@ inc AS (
 ),
 keys AS (SELECT key FROM main UNION SELECT key FROM inc)
 SELECT nullif(keys.key, '') AS key, coalesce(m.shipments, 0) AS shipments,
-       coalesce(m.parcels, 0) AS parcels, m.on_time_rate, m.first_attempt_success,
-       m.attempts_per_parcel, m.diversion_frequency,
+       coalesce(m.parcels, 0)::int AS parcels, m.on_time_rate::float8,
+       m.first_attempt_success::float8, m.attempts_per_parcel::float8,
+       m.diversion_frequency::float8,
        dwell.p[1] AS dwell_p50_seconds, dwell.p[2] AS dwell_p90_seconds,
        lag.p[1] AS partner_report_lag_p50_seconds, lag.p[2] AS partner_report_lag_p90_seconds,
-       m.cost_per_parcel, coalesce(inc.opened, 0) AS incidents_opened,
+       m.cost_per_parcel::float8, coalesce(inc.opened, 0)::int AS incidents_opened,
        inc.resolve_p50 AS incident_resolve_p50_seconds
 FROM keys
 LEFT JOIN main m ON m.key = keys.key

@@ -49,10 +49,26 @@ class KpiReport(msgspec.Struct):
 
 
 class KpiTargetWrite(msgspec.Struct, forbid_unknown_fields=True):
-    """Bounds of a KPI for a hub: outside [min, max] opens an incident. One may be left out."""
+    """Bounds of a KPI for a hub: outside [min, max] opens an incident. One may be left out.
 
-    min: Bound | None = None
-    max: Bound | None = None
+    Typed `| str` only because Litestar converts bodies leniently ("0.9" would become 0.9):
+    a string stays a string here and is refused.
+    """
+
+    min: Bound | str | None = None
+    max: Bound | str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min, str) or isinstance(self.max, str):
+            raise ValueError("bounds are JSON numbers, not strings")
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        return _number(self.min), _number(self.max)
+
+
+def _number(value: float | str | None) -> float | None:
+    return None if value is None else float(value)  # never a str: __post_init__ refused it
 
 
 class KpiTargetRead(msgspec.Struct):

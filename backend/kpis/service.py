@@ -93,13 +93,14 @@ class KpiService:
         return KpiTargetList(items=[_target_read(t) for t in await self.repo.targets(hub_id)])
 
     async def set_target(self, hub_id: UUID, kpi: str, data: KpiTargetWrite) -> KpiTargetRead:
-        if data.min is None and data.max is None:
+        low, high = data.bounds
+        if low is None and high is None:
             raise Invalid("Give `min`, `max` or both", field="min")
-        if data.min is not None and data.max is not None and data.min > data.max:
+        if low is not None and high is not None and low > high:
             raise Invalid("`min` is above `max`", field="min")
         if not await self.repo.hub_exists(hub_id):
             raise NotFound("No such hub")
-        return _target_read(await self.repo.put_target(hub_id, kpi, data.min, data.max))
+        return _target_read(await self.repo.put_target(hub_id, kpi, low, high))
 
     async def delete_target(self, hub_id: UUID, kpi: str) -> None:
         if not await self.repo.delete_target(hub_id, kpi):
