@@ -34,7 +34,9 @@ ordered AS (
                                       WHEN 'partner' THEN 2 ELSE 3 END,
                         coalesce(e.device_id, '') COLLATE "C", coalesce(e.seq, 0),
                         e.id::text COLLATE "C") AS n
-    FROM shipment_events e JOIN ids ON e.shipment_id = ids.id
+    -- `= ANY` of the array, not a join with `ids`: the planner then probes the chain index
+    -- per shipment instead of hashing the whole log.
+    FROM shipment_events e WHERE e.shipment_id = ANY(CAST(:ids AS uuid[]))
 ),
 grouped AS (
     -- g: attempts before this event, so an attempt and the arrivals leading to it share g.
@@ -120,17 +122,18 @@ facts AS (
 ),
 legs AS (
     -- The planned leg to this stop: from the stop before it on the route (the hub first).
-    SELECT f.shipment_id, coalesce(ST_Distance(
+    SELECT f.shipment_id, max(coalesce(ST_Distance(
                coalesce((SELECT ps.location FROM stops prev JOIN shipments ps
                                 ON ps.id = prev.shipment_id
                          WHERE prev.route_id = st.route_id AND prev.sequence < st.sequence
                            AND prev.active = st.active
                          ORDER BY prev.sequence DESC LIMIT 1), h.location),
-               f.location) / 1000.0, 0) AS km
+               f.location) / 1000.0, 0)) AS km
     FROM facts f
     JOIN stops st ON st.route_id = f.route_id AND st.shipment_id = f.shipment_id
     JOIN routes r ON r.id = st.route_id
     JOIN hubs h ON h.id = r.hub_id
+    GROUP BY f.shipment_id
 ),
 removed AS (
     DELETE FROM kpi_shipment_facts k USING ids
@@ -144,7 +147,7 @@ SELECT f.shipment_id, f.hub_id, f.zone_id, f.route_id, f.driver_id, f.partner_id
        f.parcels, f.attempts, f.first_attempt_ok, f.delivered, f.on_time, f.diverted,
        f.dwell_seconds, f.report_lag_seconds, coalesce(l.km, 0), f.loaded_at, f.last_attempt_at
 FROM facts f
-LEFT JOIN LATERAL (SELECT max(km) AS km FROM legs WHERE legs.shipment_id = f.shipment_id) l ON true
+LEFT JOIN legs l ON l.shipment_id = f.shipment_id
 ON CONFLICT (shipment_id) DO UPDATE SET
     hub_id = excluded.hub_id, zone_id = excluded.zone_id, route_id = excluded.route_id,
     driver_id = excluded.driver_id, partner_id = excluded.partner_id, day = excluded.day,
