@@ -4,7 +4,7 @@ from backend.auth.models import User
 from backend.db.base import Base
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.incidents.models import Incident
-from backend.kpis.models import KpiDirtyShipment, KpiShipmentFact, KpiTarget
+from backend.kpis.models import KpiDaily, KpiDirtyShipment, KpiShipmentFact, KpiTarget
 from backend.limits.models import RateLimitBucket
 from backend.live.models import ShipmentFeedEntry
 from backend.manifests.models import Route, Stop
@@ -32,6 +32,7 @@ __all__ = [
     "DriverSync",
     "Hub",
     "Incident",
+    "KpiDaily",
     "KpiDirtyShipment",
     "KpiShipmentFact",
     "KpiTarget",

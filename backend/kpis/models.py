@@ -34,7 +34,8 @@ class KpiShipmentFact(Base):
 
     __tablename__ = "kpi_shipment_facts"
     __table_args__ = (
-        Index("ix_kpi_shipment_facts_day", "day", "hub_id"),
+        # Rebuilding a group's daily rows reads its facts by day, hub and route.
+        Index("ix_kpi_shipment_facts_day", "day", "hub_id", "route_id"),
         Index("ix_kpi_shipment_facts_hub_day", "hub_id", "day"),
     )
 
@@ -99,3 +100,39 @@ Index(
     unique=True,
     postgresql_where=text(f"kind = '{KPI_OFF_TARGET}' AND status <> 'resolved'"),
 )
+
+
+class KpiDaily(Base):
+    """The facts summed per hub-local day and group (hub, zone, route, driver, partner): what
+    KPI queries read. Rows of a group are rebuilt from the facts whenever a fact of that group
+    changes (same transaction), so they are always the exact sum of the facts. Dwell times and
+    partner report lags are kept as histograms of whole seconds (values and counts), so
+    percentiles over any range are exact to the second."""
+
+    __tablename__ = "kpi_daily"
+    __table_args__ = (Index("ix_kpi_daily_day_hub", "day", "hub_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    hub_id: Mapped[UUID]
+    zone_id: Mapped[UUID | None]
+    route_id: Mapped[UUID | None]
+    driver_id: Mapped[UUID | None]
+    partner_id: Mapped[UUID | None]
+    shipments: Mapped[int] = mapped_column(Integer)
+    parcels: Mapped[int] = mapped_column(Integer)
+    with_window: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    attempted: Mapped[int] = mapped_column(Integer)
+    first_ok: Mapped[int] = mapped_column(Integer)
+    attempted_parcels: Mapped[int] = mapped_column(Integer)
+    parcel_attempts: Mapped[int] = mapped_column(Integer)
+    diverted: Mapped[int] = mapped_column(Integer)
+    partner_parcels: Mapped[int] = mapped_column(Integer)
+    leg_km: Mapped[float] = mapped_column(Float)
+    loaded_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    dwell_values: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    dwell_counts: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    lag_values: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    lag_counts: Mapped[list[int]] = mapped_column(ARRAY(Integer))

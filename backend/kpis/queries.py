@@ -1,18 +1,17 @@
-"""The aggregate of KPI facts (and incidents) per group, for a range of hub-local days.
-
-Each KPI's SQL is here and only here; docs/kpis.md says the same in words.
-"""
+"""The KPI figures per group for a range of hub-local days, read from the daily rollup
+(`kpi_daily`) and the incidents. Each KPI's arithmetic is here and only here; docs/kpis.md
+says the same in words."""
 
 from backend.kpis.facts_sql import _uuid
 
-# Group key of a shipment's facts (alias f) and of an incident (i, its hub h, its facts k).
-FACT_KEYS = {
-    "day": "f.day",
-    "hub": "f.hub_id",
-    "zone": "f.zone_id",
-    "route": "f.route_id",
-    "driver": "f.driver_id",
-    "partner": "f.partner_id",
+# Group key of a daily row (alias d) and of an incident (i, its hub h, its shipment's facts k).
+DAILY_KEYS = {
+    "day": "d.day",
+    "hub": "d.hub_id",
+    "zone": "d.zone_id",
+    "route": "d.route_id",
+    "driver": "d.driver_id",
+    "partner": "d.partner_id",
 }
 INCIDENT_KEYS = {
     "day": "(i.created_at AT TIME ZONE h.time_zone)::date",
@@ -24,45 +23,67 @@ INCIDENT_KEYS = {
 }
 
 
+def _percentiles(name: str, values: str, counts: str) -> str:
+    """p50 and p90 per key from whole-second histograms, with percentile_cont's interpolation:
+    rank h = p*(n-1) lies between the values at ranks floor(h) and ceil(h)."""
+    return f"""
+{name}_merged AS (
+    SELECT d.key, v.s, sum(v.c) AS c
+    FROM d, unnest(d.{values}, d.{counts}) v(s, c) GROUP BY d.key, v.s
+),
+{name}_cumulative AS (
+    SELECT key, s, sum(c) OVER (PARTITION BY key ORDER BY s) AS upto,
+           sum(c) OVER (PARTITION BY key) AS n
+    FROM {name}_merged
+),
+{name} AS (
+    SELECT key,
+        {_at(0.5)} AS p50,
+        {_at(0.9)} AS p90
+    FROM {name}_cumulative GROUP BY key
+)"""
+
+
+def _at(p: float) -> str:
+    low = f"min(s) FILTER (WHERE upto > floor({p} * (n - 1)))"
+    high = f"min(s) FILTER (WHERE upto > ceil({p} * (n - 1)))"
+    fraction = f"(max({p} * (n - 1)) - floor(max({p} * (n - 1))))"
+    return f"({low} + {fraction} * ({high} - {low}))::float8"
+
+
 def kpi_query(group_by: str) -> str:
     """The statement for one `group_by` (a whitelisted name: never user text in the SQL)."""
-    fact_key, incident_key = FACT_KEYS[group_by], INCIDENT_KEYS[group_by]
+    daily_key, incident_key = DAILY_KEYS[group_by], INCIDENT_KEYS[group_by]
     return f"""
-WITH f AS (
-    SELECT coalesce(({fact_key})::text, '') AS key, f.*
-    FROM kpi_shipment_facts f
-    WHERE f.day BETWEEN :from_day AND :to_day
-      AND (CAST(:hub_id AS uuid) IS NULL OR f.hub_id = CAST(:hub_id AS uuid))
+WITH d AS (
+    SELECT coalesce(({daily_key})::text, '') AS key, d.*
+    FROM kpi_daily d
+    WHERE d.day BETWEEN :from_day AND :to_day
+      AND (CAST(:hub_id AS uuid) IS NULL OR d.hub_id = CAST(:hub_id AS uuid))
 ),
 route_hours AS (
     -- A route's driver hours: its first load to its last attempt, shared by its shipments.
     SELECT route_id,
            coalesce(extract(epoch FROM max(last_attempt_at) - min(loaded_at)) / 3600.0, 0)
-               / count(*) AS hours_each
-    FROM f WHERE route_id IS NOT NULL GROUP BY route_id
+               / sum(shipments) AS hours_each
+    FROM d WHERE route_id IS NOT NULL GROUP BY route_id
 ),
 main AS (
-    SELECT f.key, count(*) AS shipments, sum(f.parcels) AS parcels,
-           avg(f.on_time::int) AS on_time_rate,
-           avg(f.first_attempt_ok::int) AS first_attempt_success,
-           sum(f.attempts * f.parcels)::float8
-               / nullif(sum(f.parcels) FILTER (WHERE f.attempts > 0), 0) AS attempts_per_parcel,
-           avg(f.diverted::int) AS diversion_frequency,
-           sum(CAST(:per_km AS float8) * f.leg_km
-               + CAST(:per_driver_hour AS float8) * coalesce(r.hours_each, 0)
-               + CASE WHEN f.partner_id IS NOT NULL
-                      THEN CAST(:per_partner_parcel AS float8) * f.parcels ELSE 0 END) / nullif(sum(f.parcels), 0) AS cost_per_parcel
-    FROM f LEFT JOIN route_hours r ON r.route_id = f.route_id
-    GROUP BY f.key
+    SELECT d.key, sum(d.shipments) AS shipments, sum(d.parcels) AS parcels,
+           sum(d.on_time)::float8 / nullif(sum(d.with_window), 0) AS on_time_rate,
+           sum(d.first_ok)::float8 / nullif(sum(d.attempted), 0) AS first_attempt_success,
+           sum(d.parcel_attempts)::float8 / nullif(sum(d.attempted_parcels), 0)
+               AS attempts_per_parcel,
+           sum(d.diverted)::float8 / sum(d.shipments) AS diversion_frequency,
+           (CAST(:per_km AS float8) * sum(d.leg_km)
+            + CAST(:per_driver_hour AS float8) * sum(coalesce(r.hours_each, 0) * d.shipments)
+            + CAST(:per_partner_parcel AS float8) * sum(d.partner_parcels))
+               / nullif(sum(d.parcels), 0) AS cost_per_parcel
+    FROM d LEFT JOIN route_hours r ON r.route_id = d.route_id
+    GROUP BY d.key
 ),
-dwell AS (
-    SELECT f.key, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY d) AS p
-    FROM f, unnest(f.dwell_seconds) d GROUP BY f.key
-),
-lag AS (
-    SELECT f.key, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY d) AS p
-    FROM f, unnest(f.report_lag_seconds) d GROUP BY f.key
-),
+{_percentiles("dwell", "dwell_values", "dwell_counts")},
+{_percentiles("lag", "lag_values", "lag_counts")},
 inc AS (
     SELECT coalesce(({incident_key})::text, '') AS key, count(*) AS opened,
            percentile_cont(0.5) WITHIN GROUP (
@@ -79,12 +100,11 @@ inc AS (
     GROUP BY 1
 ),
 keys AS (SELECT key FROM main UNION SELECT key FROM inc)
-SELECT nullif(keys.key, '') AS key, coalesce(m.shipments, 0) AS shipments,
-       coalesce(m.parcels, 0)::int AS parcels, m.on_time_rate::float8,
-       m.first_attempt_success::float8, m.attempts_per_parcel::float8,
-       m.diversion_frequency::float8,
-       dwell.p[1] AS dwell_p50_seconds, dwell.p[2] AS dwell_p90_seconds,
-       lag.p[1] AS partner_report_lag_p50_seconds, lag.p[2] AS partner_report_lag_p90_seconds,
+SELECT nullif(keys.key, '') AS key, coalesce(m.shipments, 0)::int AS shipments,
+       coalesce(m.parcels, 0)::int AS parcels, m.on_time_rate, m.first_attempt_success,
+       m.attempts_per_parcel, m.diversion_frequency,
+       dwell.p50 AS dwell_p50_seconds, dwell.p90 AS dwell_p90_seconds,
+       lag.p50 AS partner_report_lag_p50_seconds, lag.p90 AS partner_report_lag_p90_seconds,
        m.cost_per_parcel::float8, coalesce(inc.opened, 0)::int AS incidents_opened,
        inc.resolve_p50 AS incident_resolve_p50_seconds
 FROM keys

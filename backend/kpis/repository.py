@@ -9,6 +9,14 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.kpis.daily_sql import (
+    CLEAR_TOUCHED,
+    DELETE_TOUCHED,
+    ROLLUP_TOUCHED,
+    TOUCH,
+    TOUCHED_TABLE,
+    rollup,
+)
 from backend.kpis.facts_sql import REFRESH_FACTS
 from backend.kpis.models import KpiTarget
 from backend.kpis.queries import kpi_query
@@ -38,10 +46,30 @@ class KpiRepository:
         )
         return sorted(set(rows))
 
-    async def rebuild_facts(self, shipment_ids: Sequence[UUID]) -> None:
+    async def rebuild_facts(self, shipment_ids: Sequence[UUID], *, daily: bool = True) -> None:
+        """These shipments' facts from their events, and (`daily`) the daily rows of every
+        route-day they were or now are on."""
+        if daily and shipment_ids:
+            await self.session.execute(text(TOUCHED_TABLE))
         for start in range(0, len(shipment_ids), REFRESH_CHUNK):
-            chunk = list(shipment_ids[start : start + REFRESH_CHUNK])
-            await self.session.execute(text(REFRESH_FACTS), {"ids": chunk})
+            chunk = {"ids": list(shipment_ids[start : start + REFRESH_CHUNK])}
+            if daily:
+                await self.session.execute(text(TOUCH), chunk)
+            await self.session.execute(text(REFRESH_FACTS), chunk)
+            if daily:
+                await self.session.execute(text(TOUCH), chunk)
+        if daily and shipment_ids:
+            for statement in (DELETE_TOUCHED, ROLLUP_TOUCHED, CLEAR_TOUCHED):
+                await self.session.execute(text(statement))
+
+    async def rebuild_daily(self, hub_ids: Sequence[UUID]) -> None:
+        """All daily rows of these hubs, from their facts (after a bulk load)."""
+        hubs = {"hubs": list(hub_ids)}
+        await self.session.execute(
+            text("DELETE FROM kpi_daily WHERE hub_id = ANY(CAST(:hubs AS uuid[]))"), hubs
+        )
+        facts = "SELECT * FROM kpi_shipment_facts WHERE hub_id = ANY(CAST(:hubs AS uuid[]))"
+        await self.session.execute(text(rollup(facts)), hubs)
 
     async def aggregate(
         self,

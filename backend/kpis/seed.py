@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.session import unit_of_work
-from backend.kpis.facts_sql import REFRESH_FACTS
+from backend.kpis.repository import KpiRepository
 from backend.kpis.seed_sql import EVENTS, HUB_PLACES, NETWORK, PLAN, SHIPMENTS, render
 
 
@@ -70,7 +70,8 @@ async def seed_history(
     progress: ProgressFn = progress_bar,
 ) -> SeededHistory:
     """Hubs, drivers and routes first, then `size.shipments` over the last `size.days` days,
-    each chunk in its own transaction with its KPI facts (the trigger's marks for it removed)."""
+    each chunk in its own transaction with its KPI facts (the trigger's marks for it removed),
+    then the daily rollup of the new hubs in one statement."""
     size.check()
     tag = secrets.token_hex(4)
     first_day = (today or datetime.now(UTC)).date() - timedelta(days=size.days)
@@ -95,6 +96,11 @@ async def seed_history(
         async with unit_of_work(sessions) as session:
             events += await _chunk(session, values | {"start": start, "stop": stop})
         progress(stop, size.shipments, started)
+    async with unit_of_work(sessions) as session:
+        hub_ids = await session.scalars(
+            text("SELECT id FROM hubs WHERE code LIKE :like"), {"like": f"HIST-{tag}-%"}
+        )
+        await KpiRepository(session).rebuild_daily(list(hub_ids))
     last_day = first_day + timedelta(days=size.days - 1)
     return SeededHistory(
         tag,
@@ -116,7 +122,7 @@ async def _chunk(session: AsyncSession, values: dict[str, object]) -> int:
         if statement.startswith("INSERT INTO shipment_events"):
             events = result.rowcount  # type: ignore[attr-defined]
     ids = list(await session.scalars(text("SELECT id FROM history_plan")))
-    await session.execute(text(REFRESH_FACTS), {"ids": ids})
+    await KpiRepository(session).rebuild_facts(ids, daily=False)  # rolled up once at the end
     await session.execute(
         text(
             "DELETE FROM kpi_dirty_shipments WHERE id > :mark"

@@ -78,8 +78,44 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("shipment_id", name=op.f("pk_kpi_shipment_facts")),
     )
-    op.create_index("ix_kpi_shipment_facts_day", "kpi_shipment_facts", ["day", "hub_id"])
+    op.create_index(
+        "ix_kpi_shipment_facts_day", "kpi_shipment_facts", ["day", "hub_id", "route_id"]
+    )
     op.create_index("ix_kpi_shipment_facts_hub_day", "kpi_shipment_facts", ["hub_id", "day"])
+    op.create_table(
+        "kpi_daily",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("hub_id", sa.Uuid(), nullable=False),
+        sa.Column("zone_id", sa.Uuid(), nullable=True),
+        sa.Column("route_id", sa.Uuid(), nullable=True),
+        sa.Column("driver_id", sa.Uuid(), nullable=True),
+        sa.Column("partner_id", sa.Uuid(), nullable=True),
+        *[
+            sa.Column(name, sa.Integer(), nullable=False)
+            for name in (
+                "shipments",
+                "parcels",
+                "with_window",
+                "on_time",
+                "attempted",
+                "first_ok",
+                "attempted_parcels",
+                "parcel_attempts",
+                "diverted",
+                "partner_parcels",
+            )
+        ],
+        sa.Column("leg_km", sa.Float(), nullable=False),
+        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        *[
+            sa.Column(name, postgresql.ARRAY(sa.Integer()), nullable=False)
+            for name in ("dwell_values", "dwell_counts", "lag_values", "lag_counts")
+        ],
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kpi_daily")),
+    )
+    op.create_index("ix_kpi_daily_day_hub", "kpi_daily", ["day", "hub_id"])
     op.create_table(
         "kpi_dirty_shipments",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
@@ -138,6 +174,8 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION kpi_mark_shipments()")
     op.drop_table("kpi_targets")
     op.drop_table("kpi_dirty_shipments")
+    op.drop_index("ix_kpi_daily_day_hub", table_name="kpi_daily")
+    op.drop_table("kpi_daily")
     op.drop_index("ix_kpi_shipment_facts_hub_day", table_name="kpi_shipment_facts")
     op.drop_index("ix_kpi_shipment_facts_day", table_name="kpi_shipment_facts")
     op.drop_table("kpi_shipment_facts")

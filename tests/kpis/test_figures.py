@@ -112,3 +112,30 @@ async def test_csv_has_the_same_figures(api: Api, history: History) -> None:
     assert float(first["on_time_rate"]) == approx(0.75)
     second = dict(zip(header, lines[2].split(","), strict=True))
     assert second["on_time_rate"] == ""  # nothing to measure is an empty cell
+
+
+async def test_the_daily_rollup_stays_the_sum_of_the_facts(
+    api: Api, app, db, history: History
+) -> None:
+    """After late events that move shipments between days and routes, the rows kept up to date
+    group by group equal a rollup of all facts from scratch."""
+    from backend.db.session import make_engine, make_sessionmaker, unit_of_work
+    from backend.kpis.repository import KpiRepository
+
+    await kpis(api, **RANGE)
+    s = history.shipments
+    await delivery(db, s["s5"], "2026-11-20T16:00:00Z", "2026-11-20T16:04:00Z", ok=False)
+    await delivery(db, s["s1"], "2026-11-19T16:00:00Z", "2026-11-19T16:01:00Z", ok=False)
+    await kpis(api, **RANGE)
+    columns = "day, hub_id, zone_id, route_id, driver_id, partner_id, shipments, parcels, "
+    columns += "on_time, attempted, first_ok, dwell_values, dwell_counts, lag_values, leg_km"
+    query = f"SELECT {columns} FROM kpi_daily ORDER BY {columns}"
+    kept = [dict(r) for r in await db.fetch(query)]
+    engine = make_engine(app.state.settings)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            await KpiRepository(session).rebuild_daily([history.hub["id"]])
+    finally:
+        await engine.dispose()
+    assert kept == [dict(r) for r in await db.fetch(query)]
+    assert {r["day"].isoformat() for r in kept} == {"2026-11-19", "2026-11-20"}
