@@ -134,3 +134,15 @@ async def test_the_csv_is_refused_to_a_driver_too(api: Api) -> None:
         "/v1/kpis", params=RANGE, headers=driver.headers | {"Accept": "text/csv"}
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "days",
+    [("0001-01-01", "0001-01-03"), ("9999-12-29", "9999-12-31"), ("2026-11-01", "2026-11-01")],
+)
+async def test_edges_of_the_calendar_answer_empty(api: Api, days) -> None:
+    for group_by in ("day", "hub", "zone", "route", "driver", "partner"):
+        params = {"from": days[0], "to": days[1], "group_by": group_by}
+        response = await api.get("/v1/kpis", params=params)
+        assert response.status_code == 200, response.text
+        assert response.json()["rows"] == []
