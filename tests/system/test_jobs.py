@@ -16,6 +16,7 @@ async def test_every_domain_job_is_scheduled(jobs: PeriodicJobs) -> None:
         "refresh_etas",
         "prune_sync_changes",
         "prune_live_feed",
+        "check_kpi_targets",
     ]
 
 
