@@ -28,19 +28,19 @@ def _percentiles(name: str, values: str, counts: str) -> str:
     rank h = p*(n-1) lies between the values at ranks floor(h) and ceil(h)."""
     return f"""
 {name}_merged AS (
-    SELECT d.key, v.s, sum(v.c) AS c
-    FROM d, unnest(d.{values}, d.{counts}) v(s, c) GROUP BY d.key, v.s
+    SELECT d.k, v.s, sum(v.c)::float8 AS c
+    FROM d, unnest(d.{values}, d.{counts}) v(s, c) GROUP BY d.k, v.s
 ),
 {name}_cumulative AS (
-    SELECT key, s, sum(c) OVER (PARTITION BY key ORDER BY s) AS upto,
-           sum(c) OVER (PARTITION BY key) AS n
+    SELECT k, s, sum(c) OVER (PARTITION BY k ORDER BY s) AS upto,
+           sum(c) OVER (PARTITION BY k) AS n
     FROM {name}_merged
 ),
 {name} AS (
-    SELECT key,
+    SELECT coalesce(k::text, '') AS key,
         {_at(0.5)} AS p50,
         {_at(0.9)} AS p90
-    FROM {name}_cumulative GROUP BY key
+    FROM {name}_cumulative GROUP BY k
 )"""
 
 
@@ -56,7 +56,9 @@ def kpi_query(group_by: str) -> str:
     daily_key, incident_key = DAILY_KEYS[group_by], INCIDENT_KEYS[group_by]
     return f"""
 WITH d AS (
-    SELECT coalesce(({daily_key})::text, '') AS key, d.*
+    -- k: the group in its own type (a date or a uuid), cheap to sort in the histogram merge;
+    -- key: its text, for the join with incidents.
+    SELECT {daily_key} AS k, d.*
     FROM kpi_daily d
     WHERE d.day BETWEEN :from_day AND :to_day
       AND (CAST(:hub_id AS uuid) IS NULL OR d.hub_id = CAST(:hub_id AS uuid))
@@ -64,12 +66,12 @@ WITH d AS (
 route_hours AS (
     -- A route's driver hours: its first load to its last attempt, shared by its shipments.
     SELECT route_id,
-           coalesce(extract(epoch FROM max(last_attempt_at) - min(loaded_at)) / 3600.0, 0)
+           coalesce(date_part('epoch', max(last_attempt_at) - min(loaded_at)) / 3600, 0)
                / sum(shipments) AS hours_each
     FROM d WHERE route_id IS NOT NULL GROUP BY route_id
 ),
 main AS (
-    SELECT d.key, sum(d.shipments) AS shipments, sum(d.parcels) AS parcels,
+    SELECT coalesce(d.k::text, '') AS key, sum(d.shipments) AS shipments, sum(d.parcels) AS parcels,
            sum(d.on_time)::float8 / nullif(sum(d.with_window), 0) AS on_time_rate,
            sum(d.first_ok)::float8 / nullif(sum(d.attempted), 0) AS first_attempt_success,
            sum(d.parcel_attempts)::float8 / nullif(sum(d.attempted_parcels), 0)
@@ -80,7 +82,7 @@ main AS (
             + CAST(:per_partner_parcel AS float8) * sum(d.partner_parcels))
                / nullif(sum(d.parcels), 0) AS cost_per_parcel
     FROM d LEFT JOIN route_hours r ON r.route_id = d.route_id
-    GROUP BY d.key
+    GROUP BY d.k
 ),
 {_percentiles("dwell", "dwell_values", "dwell_counts")},
 {_percentiles("lag", "lag_values", "lag_counts")},
