@@ -29,7 +29,6 @@ class KpiController(Controller):
 
     @get(
         "",
-        responses={},
         description="Figures per group over a range of hub-local days (docs/kpis.md); "
         "CSV with `Accept: text/csv`.",
     )

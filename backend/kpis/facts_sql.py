@@ -16,7 +16,7 @@ def _in(types: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{t}'" for t in types) + ")"
 
 
-def _uuid(expr: str) -> str:
+def uuid_or_null(expr: str) -> str:
     """A text that may not be a uuid (event data is free-form) as uuid or NULL."""
     return f"CASE WHEN {expr} ~ {_UUID} THEN ({expr})::uuid END"
 
@@ -99,10 +99,10 @@ per_shipment AS (
 ),
 facts AS (
     SELECT p.shipment_id, s.hub_id, s.zone_id,
-           CASE WHEN p.custody[1][1] = 'assigned' THEN {_uuid("p.custody[1][2]")} END AS route_id,
-           CASE WHEN p.custody[1][1] = 'assigned' THEN {_uuid("p.custody[1][3]")} END
+           CASE WHEN p.custody[1][1] = 'assigned' THEN {uuid_or_null("p.custody[1][2]")} END AS route_id,
+           CASE WHEN p.custody[1][1] = 'assigned' THEN {uuid_or_null("p.custody[1][3]")} END
                AS driver_id,
-           {_uuid("p.partner_text")} AS partner_id,
+           {uuid_or_null("p.partner_text")} AS partner_id,
            (p.first_outcome_at AT TIME ZONE h.time_zone)::date AS day,
            (SELECT count(*) FROM parcels pa WHERE pa.shipment_id = p.shipment_id) AS parcels,
            p.attempts, CASE WHEN p.first_attempt IS NOT NULL

@@ -2,7 +2,7 @@
 (`kpi_daily`) and the incidents. Each KPI's arithmetic is here and only here; docs/kpis.md
 says the same in words."""
 
-from backend.kpis.facts_sql import _uuid
+from backend.kpis.facts_sql import uuid_or_null
 
 # Group key of a daily row (alias d) and of an incident (i, its hub h, its shipment's facts k).
 DAILY_KEYS = {
@@ -95,7 +95,7 @@ inc AS (
     LEFT JOIN shipments s ON s.id = i.shipment_id
     LEFT JOIN drivers dr ON dr.id = i.driver_id
     LEFT JOIN kpi_shipment_facts k ON k.shipment_id = i.shipment_id
-    JOIN hubs h ON h.id = coalesce({_uuid("i.data->>'hub_id'")}, s.hub_id, dr.home_hub_id)
+    JOIN hubs h ON h.id = coalesce({uuid_or_null("i.data->>'hub_id'")}, s.hub_id, dr.home_hub_id)
     WHERE i.created_at >= CAST(:from_day AS date) - 2 AND i.created_at < CAST(:to_day AS date) + 3
       AND (i.created_at AT TIME ZONE h.time_zone)::date BETWEEN :from_day AND :to_day
       AND (CAST(:hub_id AS uuid) IS NULL OR h.id = CAST(:hub_id AS uuid))
