@@ -38,7 +38,8 @@ T = TypeVar("T")
 # Advisory lock keys, one per job (arbitrary, fixed, distinct).
 PARTITIONS_LOCK, STALE_LOCK, ETA_LOCK = 54_101, 54_102, 54_103
 SYNC_RETENTION_LOCK, LIVE_FEED_RETENTION_LOCK = 54_104, 54_105
-KPI_TARGETS_LOCK = 54_106
+# Past the numbers other domains took (54_106..54_109): the couriers and partners jobs.
+KPI_TARGETS_LOCK = 54_120
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
