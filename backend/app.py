@@ -31,6 +31,7 @@ from backend.db.session import make_engine, make_sessionmaker, provide_db_sessio
 from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DeviceController, DriverController
 from backend.idempotency.middleware import IdempotencyMiddleware
+from backend.kpis.controller import KpiController
 from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
@@ -103,6 +104,7 @@ CONTROLLERS = [
     WebhookDeliveryController,
     PlanController,
     DisruptionController,
+    KpiController,
 ]
 
 

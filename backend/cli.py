@@ -1,4 +1,5 @@
-"""The `lastmile` command: serve, worker, migrate, seed-demo, create-admin, verify-evidence.
+"""The `lastmile` command: serve, worker, migrate, seed-demo, seed-history, create-admin,
+verify-evidence.
 
 Settings come only from `LASTMILE_*` environment variables (docs/configuration.md) and are
 checked before anything runs: a bad value prints which variable is wrong and exits with 2.
@@ -15,12 +16,15 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import msgspec
 
 from backend.config import Settings, SettingsError
 from backend.db.preflight import DatabaseProblem, create_if_missing, explain, require_migrated
+
+if TYPE_CHECKING:
+    from backend.kpis.seed import HistorySize, SeededHistory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXIT_USAGE = 2
@@ -95,6 +99,16 @@ def _parser() -> argparse.ArgumentParser:
         "load the demo city once, and each day's shipments and routes once per day "
         "(run again the same day: nothing changes)",
     )
+    history = command(
+        "seed-history",
+        _seed_history,
+        "generate a large delivery history and its KPI facts (benchmarks, demos)",
+    )
+    history.add_argument("--shipments", type=int, default=1_000_000, help="default 1,000,000")
+    history.add_argument("--days", type=int, default=90, help="days before today (default 90)")
+    history.add_argument("--hubs", type=int, default=4, help="hubs (default 4)")
+    history.add_argument("--drivers", type=int, default=200, help="drivers (default 200)")
+    history.add_argument("--chunk", type=int, default=20_000, help="shipments per transaction")
     verify = command(
         "verify-evidence",
         _verify_evidence,
@@ -285,6 +299,35 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> None:
             raise CommandError(explain(exc, settings)) from exc
         raise
     print(result.describe())
+
+
+def _seed_history(settings: Settings, args: argparse.Namespace) -> None:
+    from backend.kpis.seed import HistorySize
+
+    size = HistorySize(args.shipments, args.days, args.hubs, args.drivers, args.chunk)
+    try:
+        size.check()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        seeded = asyncio.run(_run_seed_history(settings, size))
+    except OSError as exc:
+        raise CommandError(_explain_db_error(exc, settings)) from exc
+    print(
+        f"seeded {seeded.shipments:,} shipments and {seeded.events:,} events from"
+        f" {seeded.first_day} to {seeded.last_day} (run {seeded.tag}) in {seeded.seconds:,.0f} s"
+    )
+
+
+async def _run_seed_history(settings: Settings, size: HistorySize) -> SeededHistory:
+    from backend.db.session import make_engine, make_sessionmaker
+    from backend.kpis.seed import seed_history
+
+    engine = make_engine(settings)
+    try:
+        return await seed_history(make_sessionmaker(engine), size)
+    finally:
+        await engine.dispose()
 
 
 # verify-evidence ---------------------------------------------------------------------------------

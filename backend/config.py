@@ -114,6 +114,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     planning_max_time_limit_s: Annotated[float, Meta(gt=0, le=3600)] = 300.0
     planning_cost_per_km: Annotated[float, Meta(ge=0, le=1000)] = 0.5
     planning_cost_per_hour: Annotated[float, Meta(ge=0, le=10_000)] = 30.0
+    # KPIs (docs/kpis.md): the cost model, the longest range a query may ask for, and the
+    # periodic check of hubs' targets (every `kpi_check_seconds`, over the last
+    # `kpi_check_days` complete local days of each hub).
+    kpi_cost_per_km: Annotated[float, Meta(ge=0, le=1_000_000)] = 0.35
+    kpi_cost_per_driver_hour: Annotated[float, Meta(ge=0, le=1_000_000)] = 24.0
+    kpi_cost_per_partner_parcel: Annotated[float, Meta(ge=0, le=1_000_000)] = 4.5
+    kpi_currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "EUR"
+    kpi_max_range_days: Annotated[int, Meta(ge=1, le=3660)] = 92
+    kpi_check_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 900.0
+    kpi_check_days: Annotated[int, Meta(ge=1, le=92)] = 7
 
     def __post_init__(self) -> None:
         from backend.planning.settings import check_planning_settings

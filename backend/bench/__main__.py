@@ -13,6 +13,7 @@ import sys
 
 import asyncpg
 
+from backend.bench.kpis import add_kpis_parser, kpis_bench, run_kpis
 from backend.bench.limits import LimitsBench, run_limits
 from backend.bench.live import run_live
 from backend.bench.live_cli import add_live_parser, live_bench, run_and_print
@@ -73,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    add_kpis_parser(commands)
     limits = commands.add_parser(
         "limits",
         help="the rate limiter's cost: each store alone, and on a signed-in request",
@@ -152,6 +154,12 @@ def run_bench(args: argparse.Namespace) -> int:
             with open(args.output, "w") as out:
                 out.write(table + "\n")
         return 0
+    if args.command == "kpis":
+        url = args.database_url or database_url(args).replace(
+            "lastmile_bench", "lastmile_bench_kpis"
+        )
+        bench_kpis = kpis_bench(args, url)
+        return run_and_print(lambda say: run_kpis(bench_kpis, say), args.output)
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

@@ -15,6 +15,7 @@ from backend.disruptions.models import Disruption, HubContingency
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.idempotency.models import IdempotencyKey
 from backend.incidents.models import Incident
+from backend.kpis.models import KpiDaily, KpiDirtyShipment, KpiShipmentFact, KpiTarget
 from backend.limits.models import RateLimitBucket
 from backend.live.models import ShipmentFeedEntry
 from backend.manifests.models import Route, Stop
@@ -64,6 +65,10 @@ __all__ = [
     "HubContingency",
     "IdempotencyKey",
     "Incident",
+    "KpiDaily",
+    "KpiDirtyShipment",
+    "KpiShipmentFact",
+    "KpiTarget",
     "LatestPosition",
     "ManifestChange",
     "Notification",

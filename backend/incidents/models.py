@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey
 
 INCIDENT_STATUSES = ("open", "acknowledged", "resolved")
+# A hub's KPI outside its target (backend/kpis): at most one unresolved per hub and KPI.
+KPI_OFF_TARGET = "kpi_off_target"
 
 
 class Incident(UUIDPrimaryKey, Timestamps, Base):
@@ -27,3 +29,5 @@ class Incident(UUIDPrimaryKey, Timestamps, Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     occurred_at: Mapped[datetime]
+    # When it was last resolved (KPIs measure time to resolve from `created_at`).
+    resolved_at: Mapped[datetime | None]

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.incidents.models import KPI_OFF_TARGET
 from backend.incidents.repository import IncidentRepository
 from backend.lib.ids import uuid7
 from backend.live.messages import LiveMessage, announce
@@ -119,3 +120,25 @@ class IncidentService:
                 if incident.kind in POD_INCIDENT_KINDS
             ]
         )
+
+    async def kpi_off_target(
+        self, hub_id: UUID, kpi: str, data: dict[str, Any], now: datetime
+    ) -> bool:
+        """Keep one unresolved `kpi_off_target` incident for the hub and KPI (opened, or its
+        figures refreshed); True when newly opened (then announced like any other)."""
+        row = {"id": uuid7(), "data": {"hub_id": str(hub_id), "kpi": kpi} | data}
+        incident_id, opened = await self.repo.open_kpi_off_target(row, KPI_OFF_TARGET, now)
+        if opened:
+            message = {
+                "id": str(incident_id),
+                "kind": KPI_OFF_TARGET,
+                "occurred_at": now.isoformat(),
+            }
+            announce(self.session, [LiveMessage(type="incident", data=message)])
+        return opened
+
+    async def kpis_back_on_target(self, hub_id: UUID, kpis: list[str], now: datetime) -> int:
+        """The cause cleared: resolve those KPIs' open off-target incidents of the hub."""
+        if not kpis:
+            return 0
+        return await self.repo.resolve_kpi_off_target(KPI_OFF_TARGET, hub_id, kpis, now)

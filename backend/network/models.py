@@ -16,6 +16,8 @@ class Hub(UUIDPrimaryKey, Timestamps, Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     location: Mapped[Any] = mapped_column(Geography("POINT", srid=4326))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # IANA name: a hub's day (KPIs, reports) is its local day, not UTC's.
+    time_zone: Mapped[str] = mapped_column(String(64), server_default="UTC")
 
 
 class Zone(UUIDPrimaryKey, Timestamps, Base):

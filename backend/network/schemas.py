@@ -14,6 +14,8 @@ class HubCreate(msgspec.Struct, forbid_unknown_fields=True):
     code: Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
     location: Point
     address: dict[str, Any] | None = None
+    # An IANA time zone name (`Europe/Berlin`); checked against the zone database.
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64)] = "UTC"
 
 
 class HubRead(msgspec.Struct):
@@ -22,6 +24,7 @@ class HubRead(msgspec.Struct):
     code: str
     location: Point
     address: dict[str, Any] | None
+    time_zone: str
 
 
 class ZoneCreate(msgspec.Struct, forbid_unknown_fields=True):

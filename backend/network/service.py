@@ -2,6 +2,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.lib.clock import is_time_zone
 from backend.lib.errors import Conflict, Invalid, NotFound
 from backend.lib.geo import area_from_db, area_km2, point_from_db, to_db
 from backend.lib.pagination import Page, decode_cursor, page_of
@@ -26,8 +27,14 @@ class NetworkService:
     async def create_hub(self, data: HubCreate) -> HubRead:
         if await self.repo.hub_by_code(data.code):
             raise Conflict(f"Hub code {data.code} is taken", code="hub_code_taken")
+        if not is_time_zone(data.time_zone):
+            raise Invalid(f"Unknown time zone {data.time_zone!r}", field="time_zone")
         hub = Hub(
-            name=data.name, code=data.code, location=to_db(data.location), address=data.address
+            name=data.name,
+            code=data.code,
+            location=to_db(data.location),
+            address=data.address,
+            time_zone=data.time_zone,
         )
         return hub_read(await self.repo.add(hub))
 
@@ -105,6 +112,7 @@ def hub_read(hub: Hub) -> HubRead:
         code=hub.code,
         location=point_from_db(hub.location),
         address=hub.address,
+        time_zone=hub.time_zone,
     )
 
 

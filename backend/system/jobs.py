@@ -26,6 +26,8 @@ from backend.couriers.rules import rules_from
 from backend.db.session import unit_of_work
 from backend.idempotency.middleware import KEEP as IDEMPOTENCY_KEEP
 from backend.idempotency.repository import IdempotencyRepository
+from backend.kpis.schemas import TargetCheck
+from backend.kpis.service import KpiService, KpiSettings
 from backend.lib.clock import utcnow
 from backend.live.retention import ShipmentFeedRetention
 from backend.offers.service import OfferService
@@ -48,6 +50,7 @@ IDEMPOTENCY_RETENTION_LOCK = 54_109
 # Offers expire to the minute; dispatch wants the incident soon after.
 OFFER_EXPIRY_EVERY_SECONDS = 15.0
 REFRESH_TOKENS_LOCK = 54_120
+KPI_TARGETS_LOCK = 54_121
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -68,6 +71,7 @@ class PeriodicJobs:
             (self.expire_offers, OFFER_EXPIRY_EVERY_SECONDS),
             (self.prune_idempotency_keys, RETENTION_EVERY_SECONDS),
             (self.prune_refresh_tokens, RETENTION_EVERY_SECONDS),
+            (self.check_kpi_targets, settings.kpi_check_seconds),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -150,6 +154,15 @@ class PeriodicJobs:
         as unknown instead of ending its session, by then long over anyway)."""
         cutoff = (now or utcnow()) - timedelta(days=1)
         return await self._locked(REFRESH_TOKENS_LOCK, lambda s: SessionService(s).prune(cutoff))
+
+    # kpis --------------------------------------------------------------------------------------
+
+    async def check_kpi_targets(self, now: datetime | None = None) -> TargetCheck | None:
+        """Hubs' KPIs against their targets: incidents opened, kept or resolved."""
+        kpis = KpiSettings.from_settings(self.settings)
+        return await self._locked(
+            KPI_TARGETS_LOCK, lambda s: KpiService(s, kpis).check_targets(now or utcnow())
+        )
 
     # loop --------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ async def test_every_domain_job_is_scheduled(jobs: PeriodicJobs) -> None:
         "expire_offers",
         "prune_idempotency_keys",
         "prune_refresh_tokens",
+        "check_kpi_targets",
     ]
 
 
