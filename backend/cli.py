@@ -309,10 +309,11 @@ def _seed_history(settings: Settings, args: argparse.Namespace) -> None:
         size.check()
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    _preflight(require_migrated, settings)
     try:
         seeded = asyncio.run(_run_seed_history(settings, size))
     except OSError as exc:
-        raise CommandError(_explain_db_error(exc, settings)) from exc
+        raise CommandError(explain(exc, settings)) from exc
     print(
         f"seeded {seeded.shipments:,} shipments and {seeded.events:,} events from"
         f" {seeded.first_day} to {seeded.last_day} (run {seeded.tag}) in {seeded.seconds:,.0f} s"
