@@ -18,11 +18,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.access.world import Caller, World, unique
+from tests.access.world import HOOK_URL, Caller, World, unique
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.couriers.support import application_body
 from tests.factories import point, shipment_body, square
 
 OK, UNAUTH, FORBIDDEN, HIDDEN = "ok", "401", "403", "404"
@@ -36,10 +37,22 @@ CALLERS = (
     "partner",
     "driver",
     "other_driver",
+    # Organisation API keys: a shipper's (owner of a shipment, endpoints, a delivery), a
+    # carrier's (a shipment handed over to it), and other organisations' calling with those ids.
+    "shipper",
+    "other_shipper",
+    "carrier",
+    "other_carrier",
+    # Courier applicant tokens: the owner of the application and document ids, and another.
+    "applicant",
+    "other_applicant",
 )
-SIGNED_OUT = {"anonymous": UNAUTH, "recipient": UNAUTH, "other_recipient": UNAUTH}
+KEYS = ("shipper", "other_shipper", "carrier", "other_carrier")
+APPLICANTS = ("applicant", "other_applicant")
+# An applicant token reaches only its application's paths and blobs: elsewhere it is no token.
+SIGNED_OUT = dict.fromkeys(("anonymous", "recipient", "other_recipient", *APPLICANTS), UNAUTH)
 NOBODY = SIGNED_OUT | dict.fromkeys(
-    ("admin", "dispatcher", "partner", "driver", "other_driver"), FORBIDDEN
+    ("admin", "dispatcher", "partner", "driver", "other_driver", *KEYS), FORBIDDEN
 )
 
 PUBLIC = dict.fromkeys(CALLERS, OK)
@@ -55,11 +68,33 @@ STAFF_AND_OWN_DRIVER = STAFF | {"driver": OK, "other_driver": HIDDEN}
 # Staff see all; each driver a list of their own (filtered, so never a 404).
 STAFF_AND_DRIVERS = STAFF | {"driver": OK, "other_driver": OK}
 # No role guard: staff only, everyone else the 404 of an object that does not exist.
-STAFF_ELSE_HIDDEN = STAFF | {"partner": HIDDEN, "driver": HIDDEN, "other_driver": HIDDEN}
+STAFF_ELSE_HIDDEN = STAFF | dict.fromkeys(("partner", "driver", "other_driver", *KEYS), HIDDEN)
 # Staff and the driver whose delivery names it.
 STAFF_AND_OWNING_DRIVER_ELSE_HIDDEN = STAFF_ELSE_HIDDEN | {"driver": OK}
 # A driver's own sync and pings; any driver may call, about their own data only.
 DRIVERS = NOBODY | {"driver": OK, "other_driver": OK}
+# Signed-in users (not keys, not applicants) acting on their own account.
+USERS = NOBODY | dict.fromkeys(("admin", "dispatcher", "partner", "driver", "other_driver"), OK)
+# An organisation's own objects: admin any, a key its organisation's (another's: 404).
+OWN_ORG = ADMIN | {"shipper": OK, "other_shipper": HIDDEN, "carrier": OK, "other_carrier": HIDDEN}
+# Lists filtered to the caller's organisation.
+ORG_LISTS = ADMIN | dict.fromkeys(KEYS, OK)
+# Shipments: staff any, a driver those on their route, a shipper its own, a carrier those
+# handed over to it.
+SHIPMENT_READERS = STAFF_AND_OWN_DRIVER | {
+    "shipper": OK,
+    "other_shipper": HIDDEN,
+    "carrier": OK,
+    "other_carrier": HIDDEN,
+}
+# Within its own application's paths, an applicant token is a principal: the owner may act,
+# another applicant gets the 404 of another owner's application.
+OWNING_APPLICANT = NOBODY | {"applicant": OK, "other_applicant": HIDDEN}
+APPLICANT_OR_STAFF = OWNING_APPLICANT | {"admin": OK, "dispatcher": OK}
+# Staff operations on an application: an applicant token reaches the path, but not the role.
+STAFF_ON_APPLICATION = STAFF | dict.fromkeys(APPLICANTS, FORBIDDEN)
+# Work for couriers (drivers); employees are no couriers (404).
+COURIERS = NOBODY | {"driver": HIDDEN, "other_driver": HIDDEN}
 
 Body = Callable[[World, Caller], Any]
 
@@ -135,6 +170,53 @@ def _pings(_: World, caller: Caller) -> dict[str, Any]:
     return {"device_id": caller.device_id, "pings": [ping]}
 
 
+SHIPPERS = STAFF | {"shipper": OK, "other_shipper": OK}
+
+
+def _password(_: World, caller: Caller) -> dict[str, str]:
+    return {"current_password": caller.password or "", "new_password": "access-matrix-passphrase-7"}
+
+
+def _org(_: World, __: Caller) -> dict[str, str]:
+    return {"name": unique("Org "), "kind": "shipper"}
+
+
+def _later(_: World, __: Caller) -> dict[str, str]:
+    return {"expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}
+
+
+def _since(_: World, __: Caller) -> dict[str, str]:
+    return {"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+
+
+def _hook(_: World, __: Caller) -> dict[str, Any]:
+    return {"url": HOOK_URL, "event_types": ["shipment.created"]}
+
+
+def _handover(w: World, _: Caller) -> dict[str, str]:
+    return {"organization_id": w.ids["carrier_org_id"]}
+
+
+def _application(_: World, __: Caller) -> dict[str, Any]:
+    return application_body()
+
+
+def _document(w: World, _: Caller) -> dict[str, Any]:
+    return {"kind": "id_card", "blob_sha256": w.ids["document_sha256"]}
+
+
+def _plan(w: World, _: Caller) -> dict[str, Any]:
+    return {"hub_id": w.ids["hub_id"], "date": _today(), "time_limit_s": 1}
+
+
+def _disruption(w: World, _: Caller) -> dict[str, Any]:
+    return {"kind": "volume_spike", "mode": "drill", "hub_id": w.ids["hub_id"], "extra": 1}
+
+
+def _planning(_: World, __: Caller) -> dict[str, Any]:
+    return {"shift_start": "08:00:00", "shift_end": "16:00:00"}
+
+
 MATRIX: dict[str, Row] = {
     "GET /healthz": Row(PUBLIC),
     "GET /readyz": Row(PUBLIC),
@@ -153,15 +235,15 @@ MATRIX: dict[str, Row] = {
     "POST /v1/drivers/{driver_id}/deactivate": Row(STAFF, at={"driver_id": "spare_driver_id"}),
     "POST /v1/drivers/{driver_id}/activate": Row(STAFF, at={"driver_id": "spare_driver_id"}),
     "GET /v1/drivers/{driver_id}/track": Row(STAFF_AND_OWN_DRIVER),
-    "POST /v1/shipments": Row(STAFF, body=_shipment),
-    "GET /v1/shipments": Row(STAFF),
-    "POST /v1/shipments/bulk": Row(STAFF, body=lambda w, c: {"shipments": [_shipment(w, c)]}),
-    "GET /v1/shipments/{shipment_id}": Row(STAFF_AND_OWN_DRIVER),
+    "POST /v1/shipments": Row(SHIPPERS, body=_shipment),
+    "GET /v1/shipments": Row(STAFF | dict.fromkeys(KEYS, OK)),
+    "POST /v1/shipments/bulk": Row(SHIPPERS, body=lambda w, c: {"shipments": [_shipment(w, c)]}),
+    "GET /v1/shipments/{shipment_id}": Row(SHIPMENT_READERS),
     "PATCH /v1/shipments/{shipment_id}": Row(STAFF, body=lambda w, c: {"notes": "ring twice"}),
     "POST /v1/shipments/{shipment_id}/cancel": Row(
         STAFF, at={"shipment_id": "spare_shipment_id"}, once=True
     ),
-    "GET /v1/shipments/{shipment_id}/events": Row(STAFF_AND_OWN_DRIVER),
+    "GET /v1/shipments/{shipment_id}/events": Row(SHIPMENT_READERS),
     "GET /v1/shipments/{shipment_id}/pod": Row(
         STAFF_ELSE_HIDDEN, at={"shipment_id": "delivered_shipment_id"}
     ),
@@ -179,7 +261,9 @@ MATRIX: dict[str, Row] = {
     "POST /v1/sync/push": Row(DRIVERS, body=_push),
     "GET /v1/sync/pull": Row(DRIVERS),
     "PUT /v1/blobs/{sha256}": Row(
-        STAFF_AND_DRIVERS | {"partner": FORBIDDEN},
+        STAFF_AND_DRIVERS
+        | {"partner": FORBIDDEN, "carrier": OK, "other_carrier": OK}
+        | dict.fromkeys(APPLICANTS, OK),
         body=lambda w, c: w.photo,
         content_type="image/jpeg",
     ),
@@ -203,4 +287,114 @@ MATRIX: dict[str, Row] = {
         BY_TOKEN, body=lambda w, c: {"type": "safe_drop", "location_note": "porch"}, form=True
     ),
     "WS /v1/live": Row(STAFF_AND_PARTNERS),
+    "GET /": Row(PUBLIC),
+    # Sessions and accounts.
+    "POST /v1/auth/refresh": Row(PUBLIC | dict.fromkeys(CALLERS, UNAUTH)),
+    "POST /v1/users/{user_id}/deactivate": Row(ADMIN),
+    "POST /v1/users/{user_id}/activate": Row(ADMIN),
+    "GET /v1/devices": Row(STAFF),
+    "POST /v1/devices/{device_pk}/release": Row(STAFF),
+    # Partners.
+    "POST /v1/organizations": Row(ADMIN, body=_org),
+    "GET /v1/organizations": Row(STAFF),
+    "GET /v1/organizations/{organization_id}": Row(OWN_ORG | {"dispatcher": OK}),
+    "POST /v1/organizations/{organization_id}/api-keys": Row(ADMIN, body=lambda w, c: {}),
+    "GET /v1/organizations/{organization_id}/api-keys": Row(ADMIN),
+    "PATCH /v1/organizations/{organization_id}/api-keys/{key_id}": Row(ADMIN, body=_later),
+    "POST /v1/organizations/{organization_id}/api-keys/{key_id}/revoke": Row(
+        ADMIN, at={"key_id": "spare_key_id"}
+    ),
+    "POST /v1/shipments/{shipment_id}/handover": Row(
+        STAFF, body=_handover, at={"shipment_id": "spare_shipment_id"}
+    ),
+    "POST /v1/routes/{route_id}/handover": Row(
+        STAFF, body=_handover, at={"route_id": "spare_route_id"}
+    ),
+    "POST /v1/partner/events": Row(
+        NOBODY | {"carrier": OK, "other_carrier": OK}, body=lambda w, c: {"events": [{}]}
+    ),
+    "POST /v1/webhook-endpoints": Row(ORG_LISTS, body=_hook),
+    "GET /v1/webhook-endpoints": Row(ORG_LISTS),
+    "GET /v1/webhook-endpoints/{endpoint_id}": Row(OWN_ORG),
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": Row(
+        OWN_ORG, body=lambda w, c: {"description": "access"}
+    ),
+    "POST /v1/webhook-endpoints/{endpoint_id}/disable": Row(OWN_ORG),
+    "POST /v1/webhook-endpoints/{endpoint_id}/enable": Row(OWN_ORG),
+    "POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret": Row(OWN_ORG),
+    "POST /v1/webhook-endpoints/{endpoint_id}/replay": Row(OWN_ORG, body=_since),
+    "DELETE /v1/webhook-endpoints/{endpoint_id}": Row(
+        OWN_ORG, at={"endpoint_id": "spare_endpoint_id"}
+    ),
+    "GET /v1/webhook-deliveries": Row(ORG_LISTS),
+    "GET /v1/webhook-deliveries/{delivery_id}/attempts": Row(OWN_ORG),
+    "POST /v1/webhook-deliveries/{delivery_id}/redeliver": Row(OWN_ORG),
+    # Couriers.
+    "POST /v1/courier-applications": Row(PUBLIC, body=_application),
+    "GET /v1/courier-applications/requirements": Row(PUBLIC),
+    "GET /v1/courier-applications": Row(STAFF),
+    "GET /v1/courier-applications/{application_id}": Row(APPLICANT_OR_STAFF),
+    "PATCH /v1/courier-applications/{application_id}": Row(
+        OWNING_APPLICANT | {"admin": FORBIDDEN}, body=lambda w, c: {"city": "Potsdam"}
+    ),
+    "POST /v1/courier-applications/{application_id}/verify-email": Row(
+        OWNING_APPLICANT, body=lambda w, c: {"code": w.ids["email_code"]}
+    ),
+    "POST /v1/courier-applications/{application_id}/email-code": Row(OWNING_APPLICANT),
+    "POST /v1/courier-applications/{application_id}/documents": Row(
+        OWNING_APPLICANT, body=_document
+    ),
+    "GET /v1/courier-applications/{application_id}/documents/{document_id}/content": Row(
+        APPLICANT_OR_STAFF
+    ),
+    "POST /v1/courier-applications/{application_id}/submit": Row(OWNING_APPLICANT),
+    "GET /v1/courier-applications/{application_id}/document-reads": Row(STAFF_ON_APPLICATION),
+    "POST /v1/courier-applications/{application_id}/documents/{document_id}/verify": Row(
+        STAFF_ON_APPLICATION
+    ),
+    "POST /v1/courier-applications/{application_id}/documents/{document_id}/reject": Row(
+        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "blurred"}
+    ),
+    "POST /v1/courier-applications/{application_id}/start-review": Row(STAFF_ON_APPLICATION),
+    "POST /v1/courier-applications/{application_id}/checks": Row(STAFF_ON_APPLICATION),
+    "POST /v1/courier-applications/{application_id}/approve": Row(
+        STAFF_ON_APPLICATION, body=lambda w, c: {"home_hub_id": w.ids["hub_id"]}
+    ),
+    "POST /v1/courier-applications/{application_id}/reject": Row(
+        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "incomplete"}
+    ),
+    "POST /v1/courier-applications/{application_id}/suspend": Row(
+        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "complaint"}
+    ),
+    "POST /v1/courier-applications/{application_id}/reactivate": Row(STAFF_ON_APPLICATION),
+    "POST /v1/courier-applications/{application_id}/offboard": Row(
+        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "left"}
+    ),
+    "POST /v1/courier-checks/{check_id}/result": Row(dict.fromkeys(CALLERS, UNAUTH)),
+    "GET /v1/couriers/me": Row(COURIERS),
+    "PUT /v1/couriers/me/availability": Row(COURIERS, body=lambda w, c: {"availability": []}),
+    "POST /v1/couriers/me/online": Row(COURIERS, body=lambda w, c: {"position": point(13.4, 52.5)}),
+    "POST /v1/couriers/me/offline": Row(COURIERS),
+    "POST /v1/offers": Row(STAFF, body=lambda w, c: {}),
+    "GET /v1/offers": Row(STAFF),
+    "GET /v1/offers/mine": Row(DRIVERS),
+    "GET /v1/offers/{offer_id}": Row(STAFF),
+    "POST /v1/offers/{offer_id}/withdraw": Row(STAFF),
+    "POST /v1/offers/{offer_id}/accept": Row(COURIERS),
+    "POST /v1/offers/{offer_id}/decline": Row(COURIERS),
+    # Planning and disruptions.
+    "POST /v1/plans": Row(STAFF, body=_plan),
+    "GET /v1/plans/{plan_id}": Row(STAFF),
+    "POST /v1/plans/{plan_id}/apply": Row(STAFF),
+    "GET /v1/drivers/{driver_id}/planning": Row(STAFF),
+    "PUT /v1/drivers/{driver_id}/planning": Row(STAFF, body=_planning),
+    "POST /v1/disruptions": Row(STAFF, body=_disruption),
+    "GET /v1/disruptions": Row(STAFF),
+    "GET /v1/disruptions/{disruption_id}": Row(STAFF),
+    "POST /v1/disruptions/{disruption_id}/apply": Row(STAFF),
+    "GET /v1/hubs/{hub_id}/contingency": Row(STAFF),
+    "PUT /v1/hubs/{hub_id}/contingency": Row(STAFF, body=lambda w, c: {}),
+    # Last: they end sessions of the callers themselves (a password change ends the others).
+    "POST /v1/auth/password": Row(USERS, body=_password),
+    "POST /v1/auth/logout": Row(USERS),
 }

@@ -9,13 +9,24 @@ shipment's, or another shipment's.
 from __future__ import annotations
 
 import itertools
+import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tests.factories import CENTER, Api
+import asyncpg
+
+from tests.conftest import ADMIN_PASSWORD, TEST_URL
+from tests.couriers.support import apply
+from tests.factories import CENTER, Api, shipment_body
+from tests.partners.support import key_for, partner
 from tests.pod.support import blob_bytes, sha, upload
 from tests.sync.factories import Handheld
 
+USER_PASSWORD, DRIVER_PASSWORD = "user-password-1", "driver-password"
+# A public address written as one: endpoints are checked against private ranges, and a name
+# would need DNS. Nothing is sent to it (no webhook worker runs here).
+HOOK_URL = "https://93.184.216.34/access-hook"
 UNKNOWN_TOKEN = "not-a-tracking-token-0000000000"
 _unique = itertools.count(1)
 
@@ -31,6 +42,11 @@ class Caller:
     # The tracking token this caller puts in `{token}`: of an open and of a delivered shipment.
     tokens: dict[str, str]
     device_id: str = "no-device"
+    # World ids this caller puts in the path instead of the shared ones: an organisation key's
+    # own objects (its organisation, shipment, endpoints), an applicant's own application. The
+    # `other_*` callers share their owner's, so they call with another owner's ids.
+    ids: dict[str, str] = field(default_factory=dict)
+    password: str | None = None
 
 
 @dataclass
@@ -62,6 +78,7 @@ async def build_world(api: Api) -> World:
     await _deliver(handheld_a, delivered["id"], sha(photo))
 
     dispatcher, partner = await api.user("dispatcher"), await api.user("partner")
+    extra = await _partners_and_applicants(api, hub["id"])
     open_tokens = {"open": shipments[0]["tracking_token"], "delivered": delivered["tracking_token"]}
     other_tokens = dict.fromkeys(open_tokens, b_shipment["tracking_token"])
 
@@ -73,12 +90,20 @@ async def build_world(api: Api) -> World:
         # A tracking token is no bearer token: presented as one, it is refused.
         Caller("recipient", bearer(open_tokens["open"]), open_tokens),
         Caller("other_recipient", bearer(other_tokens["open"]), other_tokens),
-        Caller("admin", api.headers, open_tokens),
-        Caller("dispatcher", dispatcher.headers, open_tokens),
-        Caller("partner", partner.headers, open_tokens),
-        Caller("driver", handheld_a.api.headers, open_tokens, "access-a"),
-        Caller("other_driver", handheld_b.api.headers, open_tokens, "access-b"),
+        Caller("admin", api.headers, open_tokens, password=ADMIN_PASSWORD),
+        Caller("dispatcher", dispatcher.headers, open_tokens, password=USER_PASSWORD),
+        Caller("partner", partner.headers, open_tokens, password=USER_PASSWORD),
+        Caller("driver", handheld_a.api.headers, open_tokens, "access-a", password=DRIVER_PASSWORD),
+        Caller(
+            "other_driver",
+            handheld_b.api.headers,
+            open_tokens,
+            "access-b",
+            password=DRIVER_PASSWORD,
+        ),
     ]
+    for name, (headers, own) in extra.callers.items():
+        callers.append(Caller(name, headers, open_tokens, ids=own))
     ids = {
         "hub_id": hub["id"],
         "driver_id": a["id"],
@@ -88,7 +113,7 @@ async def build_world(api: Api) -> World:
         "delivered_shipment_id": delivered["id"],
         "route_id": route_a["id"],
         "sha256": sha(photo),
-    }
+    } | extra.ids
     return World(ids, photo, {caller.name: caller for caller in callers})
 
 
@@ -107,3 +132,120 @@ async def _deliver(handheld: Handheld, shipment_id: str, photo_sha: str) -> None
         ]
     )
     assert all(r["status"] == "accepted" for r in result["results"]), result
+
+
+@dataclass
+class Extra:
+    ids: dict[str, str]
+    callers: dict[str, tuple[dict[str, str], dict[str, str]]]
+
+
+async def _endpoint(client: Api, **extra: str) -> str:
+    body = {"url": HOOK_URL, "event_types": ["shipment.created", "shipment.handed_over"]}
+    return (await client.created("/v1/webhook-endpoints", body | extra))["id"]
+
+
+async def _delivery(client: Api) -> str:
+    response = await client.get("/v1/webhook-deliveries")
+    assert response.status_code == 200, response.text
+    return response.json()["items"][0]["id"]
+
+
+async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
+    """Two shippers and two carriers (organisation keys), two courier applicants. Each owner
+    has its own organisation, endpoints (one spare, to delete) and a delivery; the shipper a
+    shipment of its own, the carrier one handed over to it; the applicant a document."""
+    shipper_org, shipper = await partner(api, "shipper")
+    _, other_shipper = await partner(api, "shipper")
+    carrier_org, carrier = await partner(api, "regional_courier")
+    _, other_carrier = await partner(api, "regional_courier")
+    admin_endpoint = await _endpoint(api)
+    own: dict[str, dict[str, str]] = {}
+    for name, org, client in (("shipper", shipper_org, shipper), ("carrier", carrier_org, carrier)):
+        own[name] = {
+            "organization_id": org["id"],
+            "endpoint_id": await _endpoint(client),
+            "spare_endpoint_id": await _endpoint(client),
+        }
+    shipment = await shipper.created("/v1/shipments", shipment_body(hub_id))
+    handed_id = (await api.shipment(hub_id))["id"]
+    handover = {"organization_id": carrier_org["id"]}
+    response = await api.post(f"/v1/shipments/{handed_id}/handover", handover)
+    assert response.status_code == 200, response.text
+    for name, client in (("shipper", shipper), ("carrier", carrier)):
+        own[name] |= {"shipment_id": shipment["id"] if name == "shipper" else handed_id}
+        own[name] |= {"delivery_id": await _delivery(client)}
+    keys = [await key_for(api, shipper_org["id"]) for _ in range(2)]
+
+    applicant, other_applicant = await apply(api.client), await apply(api.client)
+    document = await applicant.document("id_card")
+    own["applicant"] = {"application_id": applicant.id, "document_id": document["id"]}
+    spare_user = await api.created(
+        "/v1/users",
+        {
+            "email": unique("spare") + "@access.test",
+            "password": USER_PASSWORD,
+            "role": "dispatcher",
+        },
+    )
+    data = blob_bytes("application/pdf")
+    assert (await upload(applicant, data, "application/pdf")).status_code == 201
+    async with _db() as db:
+        code = await applicant.code(db)
+
+    spare_driver = await api.driver(hub_id)
+    await api.as_driver(spare_driver, "access-spare")
+    devices = await api.get("/v1/devices", params={"driver_id": spare_driver["id"]})
+    assert devices.status_code == 200, devices.text
+    spare_route = await api.route(
+        spare_driver["id"], hub_id, [(await api.shipment(hub_id))["id"]], date=today()
+    )
+    plan = await api.post("/v1/plans", {"hub_id": hub_id, "date": today(), "time_limit_s": 1})
+    assert plan.status_code == 202, plan.text
+    disruption = await api.post(
+        "/v1/disruptions", {"kind": "volume_spike", "mode": "drill", "hub_id": hub_id, "extra": 1}
+    )
+    assert disruption.status_code == 202, disruption.text
+    ids = {
+        "email_code": code,
+        "document_sha256": sha(data),
+        "device_pk": str(devices.json()["items"][0]["id"]),
+        "spare_route_id": spare_route["id"],
+        "plan_id": plan.json()["id"],
+        "disruption_id": disruption.json()["id"],
+        "check_id": str(uuid.uuid4()),
+        "offer_id": str(uuid.uuid4()),
+        "organization_id": shipper_org["id"],
+        "carrier_org_id": carrier_org["id"],
+        "key_id": keys[0]["id"],
+        "spare_key_id": keys[1]["id"],
+        "endpoint_id": own["shipper"]["endpoint_id"],
+        "spare_endpoint_id": admin_endpoint,
+        "delivery_id": own["shipper"]["delivery_id"],
+        "application_id": applicant.id,
+        "document_id": document["id"],
+        "shipper_shipment_id": shipment["id"],
+        "user_id": spare_user["id"],
+    }
+    callers = {
+        "shipper": (shipper.headers, own["shipper"]),
+        "other_shipper": (other_shipper.headers, own["shipper"]),
+        "carrier": (carrier.headers, own["carrier"]),
+        "other_carrier": (other_carrier.headers, own["carrier"]),
+        "applicant": (applicant.headers, own["applicant"]),
+        "other_applicant": (other_applicant.headers, own["applicant"]),
+    }
+    return Extra(ids, callers)
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+@asynccontextmanager
+async def _db():
+    pool = await asyncpg.create_pool(TEST_URL, min_size=1, max_size=1)
+    try:
+        yield pool
+    finally:
+        await pool.close()
