@@ -8,21 +8,24 @@ parameter should name another object than the default one, say which with `at=`;
 body is needed for the allowed callers to succeed, give `body=`.
 
 Outcomes: OK is a 2xx or 3xx (on a `once=True` row, where the first allowed caller already
-did it, also a 409); UNAUTH is 401, FORBIDDEN 403 (the role may not do this at all), HIDDEN 404
+did it, also a 409; on a `refused_by_state=True` row, a 409 of the object's state); UNAUTH is 401, FORBIDDEN 403 (the role may not do this at all), HIDDEN 404
 (the object is someone else's, or the token unknown: never a hint that it exists). Callers are
 tried refusals first, so a refused call that changed anything shows in the allowed ones.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from tests.access.world import HOOK_URL, Caller, World, unique
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_URL
 from tests.couriers.support import application_body
 from tests.factories import point, shipment_body, square
 
@@ -108,6 +111,10 @@ class Row:
     content_type: str | None = None
     form: bool = False
     once: bool = False
+    query: dict[str, str] | None = None
+    # The allowed callers get past every access check to a 409 of the object's state, which
+    # the world cannot bring about (a drill's recovery is never applied): access only.
+    refused_by_state: bool = False
 
 
 def _today() -> str:
@@ -202,7 +209,34 @@ def _application(_: World, __: Caller) -> dict[str, Any]:
 
 
 def _document(w: World, _: Caller) -> dict[str, Any]:
-    return {"kind": "id_card", "blob_sha256": w.ids["document_sha256"]}
+    # A kind the application holds none of: another id card would supersede the one the
+    # document rows name.
+    return {"kind": "drivers_license", "blob_sha256": w.ids["document_sha256"]}
+
+
+async def _email_code(w: World, _: Caller) -> dict[str, str]:
+    """The newest code the application was sent (the row before sends one)."""
+    pool = await asyncpg.create_pool(TEST_URL, min_size=1, max_size=1)
+    try:
+        body = await pool.fetchval(
+            "SELECT body FROM courier_messages WHERE application_id = $1 AND kind = 'email_code'"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
+            w.callers["applicant"].ids["application_id"],
+        )
+    finally:
+        await pool.close()
+    return {"code": re.search(r"\b(\d{6})\b", body).group(1)}
+
+
+def _offer(w: World, caller: Caller) -> dict[str, Any]:
+    """Work of its own for each allowed caller: an offer holds its shipments while open."""
+    n = {"admin": 0, "dispatcher": 1}.get(caller.name, 2)
+    return {
+        "shipment_ids": [w.ids[f"offer_shipment_{n}"]],
+        "courier_ids": [w.ids["courier_id"]],
+        "pay": {"amount": 12.5, "currency": "EUR"},
+        "expires_at": (datetime.now(UTC) + timedelta(minutes=30)).isoformat(),
+    }
 
 
 def _plan(w: World, _: Caller) -> dict[str, Any]:
@@ -267,7 +301,10 @@ MATRIX: dict[str, Row] = {
         body=lambda w, c: w.photo,
         content_type="image/jpeg",
     ),
-    "GET /v1/blobs/{sha256}": Row(STAFF_AND_OWNING_DRIVER_ELSE_HIDDEN),
+    # Applicant tokens reach blob paths: another's blob is a 404 for them too.
+    "GET /v1/blobs/{sha256}": Row(
+        STAFF_AND_OWNING_DRIVER_ELSE_HIDDEN | dict.fromkeys(APPLICANTS, HIDDEN)
+    ),
     "POST /v1/tracking/pings": Row(DRIVERS, body=_pings),
     "GET /v1/tracking/positions": Row(STAFF),
     "GET /v1/notifications": Row(STAFF),
@@ -289,10 +326,14 @@ MATRIX: dict[str, Row] = {
     "WS /v1/live": Row(STAFF_AND_PARTNERS),
     "GET /": Row(PUBLIC),
     # Sessions and accounts.
-    "POST /v1/auth/refresh": Row(PUBLIC | dict.fromkeys(CALLERS, UNAUTH)),
+    # By the refresh token in the body (one of a spare account's sessions), whoever calls.
+    "POST /v1/auth/refresh": Row(
+        PUBLIC, body=lambda w, c: {"refresh_token": w.refresh_tokens.pop()}
+    ),
     "POST /v1/users/{user_id}/deactivate": Row(ADMIN),
     "POST /v1/users/{user_id}/activate": Row(ADMIN),
     "GET /v1/devices": Row(STAFF),
+    # The dispatcher names a device of its own (Caller.ids): a released device is gone.
     "POST /v1/devices/{device_pk}/release": Row(STAFF),
     # Partners.
     "POST /v1/organizations": Row(ADMIN, body=_org),
@@ -305,10 +346,10 @@ MATRIX: dict[str, Row] = {
         ADMIN, at={"key_id": "spare_key_id"}
     ),
     "POST /v1/shipments/{shipment_id}/handover": Row(
-        STAFF, body=_handover, at={"shipment_id": "spare_shipment_id"}
+        STAFF, body=_handover, at={"shipment_id": "handover_shipment_id"}, once=True
     ),
     "POST /v1/routes/{route_id}/handover": Row(
-        STAFF, body=_handover, at={"route_id": "spare_route_id"}
+        STAFF, body=_handover, at={"route_id": "spare_route_id"}, once=True
     ),
     "POST /v1/partner/events": Row(
         NOBODY | {"carrier": OK, "other_carrier": OK}, body=lambda w, c: {"events": [{}]}
@@ -331,16 +372,16 @@ MATRIX: dict[str, Row] = {
     "POST /v1/webhook-deliveries/{delivery_id}/redeliver": Row(OWN_ORG),
     # Couriers.
     "POST /v1/courier-applications": Row(PUBLIC, body=_application),
-    "GET /v1/courier-applications/requirements": Row(PUBLIC),
+    "GET /v1/courier-applications/requirements": Row(PUBLIC, query={"vehicle_kind": "bike"}),
     "GET /v1/courier-applications": Row(STAFF),
     "GET /v1/courier-applications/{application_id}": Row(APPLICANT_OR_STAFF),
     "PATCH /v1/courier-applications/{application_id}": Row(
         OWNING_APPLICANT | {"admin": FORBIDDEN}, body=lambda w, c: {"city": "Potsdam"}
     ),
-    "POST /v1/courier-applications/{application_id}/verify-email": Row(
-        OWNING_APPLICANT, body=lambda w, c: {"code": w.ids["email_code"]}
-    ),
     "POST /v1/courier-applications/{application_id}/email-code": Row(OWNING_APPLICANT),
+    "POST /v1/courier-applications/{application_id}/verify-email": Row(
+        OWNING_APPLICANT, body=_email_code
+    ),
     "POST /v1/courier-applications/{application_id}/documents": Row(
         OWNING_APPLICANT, body=_document
     ),
@@ -355,43 +396,61 @@ MATRIX: dict[str, Row] = {
     "POST /v1/courier-applications/{application_id}/documents/{document_id}/reject": Row(
         STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "blurred"}
     ),
-    "POST /v1/courier-applications/{application_id}/start-review": Row(STAFF_ON_APPLICATION),
-    "POST /v1/courier-applications/{application_id}/checks": Row(STAFF_ON_APPLICATION),
+    "POST /v1/courier-applications/{application_id}/start-review": Row(
+        STAFF_ON_APPLICATION, at={"application_id": "review_application_id"}, once=True
+    ),
+    "POST /v1/courier-applications/{application_id}/checks": Row(
+        STAFF_ON_APPLICATION, at={"application_id": "checks_application_id"}, once=True
+    ),
     "POST /v1/courier-applications/{application_id}/approve": Row(
-        STAFF_ON_APPLICATION, body=lambda w, c: {"home_hub_id": w.ids["hub_id"]}
+        STAFF_ON_APPLICATION,
+        body=lambda w, c: {"home_hub_id": w.ids["hub_id"]},
+        at={"application_id": "approve_application_id"},
+        once=True,
     ),
     "POST /v1/courier-applications/{application_id}/reject": Row(
-        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "incomplete"}
+        STAFF_ON_APPLICATION,
+        body=lambda w, c: {"reason": "incomplete"},
+        at={"application_id": "reject_application_id"},
+        once=True,
     ),
     "POST /v1/courier-applications/{application_id}/suspend": Row(
-        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "complaint"}
+        STAFF_ON_APPLICATION,
+        body=lambda w, c: {"reason": "complaint"},
+        at={"application_id": "suspend_application_id"},
+        once=True,
     ),
-    "POST /v1/courier-applications/{application_id}/reactivate": Row(STAFF_ON_APPLICATION),
+    "POST /v1/courier-applications/{application_id}/reactivate": Row(
+        STAFF_ON_APPLICATION, at={"application_id": "reactivate_application_id"}, once=True
+    ),
     "POST /v1/courier-applications/{application_id}/offboard": Row(
-        STAFF_ON_APPLICATION, body=lambda w, c: {"reason": "left"}
+        STAFF_ON_APPLICATION,
+        body=lambda w, c: {"reason": "left"},
+        at={"application_id": "offboard_application_id"},
+        once=True,
     ),
     "POST /v1/courier-checks/{check_id}/result": Row(dict.fromkeys(CALLERS, UNAUTH)),
     "GET /v1/couriers/me": Row(COURIERS),
     "PUT /v1/couriers/me/availability": Row(COURIERS, body=lambda w, c: {"availability": []}),
     "POST /v1/couriers/me/online": Row(COURIERS, body=lambda w, c: {"position": point(13.4, 52.5)}),
     "POST /v1/couriers/me/offline": Row(COURIERS),
-    "POST /v1/offers": Row(STAFF, body=lambda w, c: {}),
+    "POST /v1/offers": Row(STAFF, body=_offer),
     "GET /v1/offers": Row(STAFF),
     "GET /v1/offers/mine": Row(DRIVERS),
     "GET /v1/offers/{offer_id}": Row(STAFF),
-    "POST /v1/offers/{offer_id}/withdraw": Row(STAFF),
+    "POST /v1/offers/{offer_id}/withdraw": Row(STAFF, once=True),
     "POST /v1/offers/{offer_id}/accept": Row(COURIERS),
     "POST /v1/offers/{offer_id}/decline": Row(COURIERS),
     # Planning and disruptions.
     "POST /v1/plans": Row(STAFF, body=_plan),
     "GET /v1/plans/{plan_id}": Row(STAFF),
-    "POST /v1/plans/{plan_id}/apply": Row(STAFF),
-    "GET /v1/drivers/{driver_id}/planning": Row(STAFF),
+    "POST /v1/plans/{plan_id}/apply": Row(STAFF, once=True),
     "PUT /v1/drivers/{driver_id}/planning": Row(STAFF, body=_planning),
+    "GET /v1/drivers/{driver_id}/planning": Row(STAFF),
     "POST /v1/disruptions": Row(STAFF, body=_disruption),
     "GET /v1/disruptions": Row(STAFF),
     "GET /v1/disruptions/{disruption_id}": Row(STAFF),
-    "POST /v1/disruptions/{disruption_id}/apply": Row(STAFF),
+    "POST /v1/disruptions/{disruption_id}/apply": Row(STAFF, refused_by_state=True),
     "GET /v1/hubs/{hub_id}/contingency": Row(STAFF),
     "PUT /v1/hubs/{hub_id}/contingency": Row(STAFF, body=lambda w, c: {}),
     # Last: they end sessions of the callers themselves (a password change ends the others).

@@ -12,14 +12,23 @@ import itertools
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from tests.conftest import ADMIN_PASSWORD, TEST_URL
-from tests.couriers.support import apply
+from tests.couriers.support import (
+    active_courier,
+    apply,
+    checked,
+    sign_in_courier,
+    staff_post,
+    submitted,
+)
 from tests.factories import CENTER, Api, shipment_body
+from tests.offers.support import WINDOW
 from tests.partners.support import key_for, partner
+from tests.planning.support import make_day, plan_worker, solved
 from tests.pod.support import blob_bytes, sha, upload
 from tests.sync.factories import Handheld
 
@@ -54,6 +63,8 @@ class World:
     ids: dict[str, str]
     photo: bytes
     callers: dict[str, Caller] = field(default_factory=dict)
+    # Refresh tokens of a spare account's sessions, one for each call of the refresh row.
+    refresh_tokens: list[str] = field(default_factory=list)
 
 
 async def build_world(api: Api) -> World:
@@ -91,7 +102,13 @@ async def build_world(api: Api) -> World:
         Caller("recipient", bearer(open_tokens["open"]), open_tokens),
         Caller("other_recipient", bearer(other_tokens["open"]), other_tokens),
         Caller("admin", api.headers, open_tokens, password=ADMIN_PASSWORD),
-        Caller("dispatcher", dispatcher.headers, open_tokens, password=USER_PASSWORD),
+        Caller(
+            "dispatcher",
+            dispatcher.headers,
+            open_tokens,
+            ids={"device_pk": extra.ids["dispatcher_device_pk"]},
+            password=USER_PASSWORD,
+        ),
         Caller("partner", partner.headers, open_tokens, password=USER_PASSWORD),
         Caller("driver", handheld_a.api.headers, open_tokens, "access-a", password=DRIVER_PASSWORD),
         Caller(
@@ -114,7 +131,13 @@ async def build_world(api: Api) -> World:
         "route_id": route_a["id"],
         "sha256": sha(photo),
     } | extra.ids
-    return World(ids, photo, {caller.name: caller for caller in callers})
+    refresh = []
+    for _ in callers:
+        body = {"email": extra.spare_email, "password": USER_PASSWORD}
+        response = await api.client.post("/v1/auth/token", json=body)
+        assert response.status_code == 200, response.text
+        refresh.append(response.json()["refresh_token"])
+    return World(ids, photo, {caller.name: caller for caller in callers}, refresh)
 
 
 async def _deliver(handheld: Handheld, shipment_id: str, photo_sha: str) -> None:
@@ -138,6 +161,7 @@ async def _deliver(handheld: Handheld, shipment_id: str, photo_sha: str) -> None
 class Extra:
     ids: dict[str, str]
     callers: dict[str, tuple[dict[str, str], dict[str, str]]]
+    spare_email: str
 
 
 async def _endpoint(client: Api, **extra: str) -> str:
@@ -145,8 +169,9 @@ async def _endpoint(client: Api, **extra: str) -> str:
     return (await client.created("/v1/webhook-endpoints", body | extra))["id"]
 
 
-async def _delivery(client: Api) -> str:
-    response = await client.get("/v1/webhook-deliveries")
+async def _delivery(client: Api, endpoint_id: str) -> str:
+    """A delivery to the endpoint that stays (the spare one is deleted by its row)."""
+    response = await client.get("/v1/webhook-deliveries", params={"endpoint_id": endpoint_id})
     assert response.status_code == 200, response.text
     return response.json()["items"][0]["id"]
 
@@ -174,16 +199,19 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
     assert response.status_code == 200, response.text
     for name, client in (("shipper", shipper), ("carrier", carrier)):
         own[name] |= {"shipment_id": shipment["id"] if name == "shipper" else handed_id}
-        own[name] |= {"delivery_id": await _delivery(client)}
+        own[name] |= {"delivery_id": await _delivery(client, own[name]["endpoint_id"])}
     keys = [await key_for(api, shipper_org["id"]) for _ in range(2)]
 
     applicant, other_applicant = await apply(api.client), await apply(api.client)
+    # Every document a bike needs, so that the applicant's own submit goes through.
     document = await applicant.document("id_card")
+    await applicant.document("right_to_work")
     own["applicant"] = {"application_id": applicant.id, "document_id": document["id"]}
+    spare_email = unique("spare") + "@access.test"
     spare_user = await api.created(
         "/v1/users",
         {
-            "email": unique("spare") + "@access.test",
+            "email": spare_email,
             "password": USER_PASSWORD,
             "role": "dispatcher",
         },
@@ -191,30 +219,33 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
     data = blob_bytes("application/pdf")
     assert (await upload(applicant, data, "application/pdf")).status_code == 201
     async with _db() as db:
-        code = await applicant.code(db)
+        states = await _applications(api, db, hub_id)
 
     spare_driver = await api.driver(hub_id)
     await api.as_driver(spare_driver, "access-spare")
+    # Each allowed caller releases a device of its own: a released device is gone (404).
+    await api.as_driver(spare_driver, "access-spare-2")
     devices = await api.get("/v1/devices", params={"driver_id": spare_driver["id"]})
     assert devices.status_code == 200, devices.text
+    device_pks = [str(item["id"]) for item in devices.json()["items"]]
+    assert len(device_pks) == 2, device_pks
     spare_route = await api.route(
         spare_driver["id"], hub_id, [(await api.shipment(hub_id))["id"]], date=today()
     )
-    plan = await api.post("/v1/plans", {"hub_id": hub_id, "date": today(), "time_limit_s": 1})
-    assert plan.status_code == 202, plan.text
+    plan_id = await _solved_plan(api)
     disruption = await api.post(
         "/v1/disruptions", {"kind": "volume_spike", "mode": "drill", "hub_id": hub_id, "extra": 1}
     )
     assert disruption.status_code == 202, disruption.text
     ids = {
-        "email_code": code,
         "document_sha256": sha(data),
-        "device_pk": str(devices.json()["items"][0]["id"]),
+        "device_pk": device_pks[0],
+        "dispatcher_device_pk": device_pks[1],
         "spare_route_id": spare_route["id"],
-        "plan_id": plan.json()["id"],
+        "handover_shipment_id": (await api.shipment(hub_id))["id"],
+        "plan_id": plan_id,
         "disruption_id": disruption.json()["id"],
         "check_id": str(uuid.uuid4()),
-        "offer_id": str(uuid.uuid4()),
         "organization_id": shipper_org["id"],
         "carrier_org_id": carrier_org["id"],
         "key_id": keys[0]["id"],
@@ -226,7 +257,7 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
         "document_id": document["id"],
         "shipper_shipment_id": shipment["id"],
         "user_id": spare_user["id"],
-    }
+    } | states
     callers = {
         "shipper": (shipper.headers, own["shipper"]),
         "other_shipper": (other_shipper.headers, own["shipper"]),
@@ -235,7 +266,7 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
         "applicant": (applicant.headers, own["applicant"]),
         "other_applicant": (other_applicant.headers, own["applicant"]),
     }
-    return Extra(ids, callers)
+    return Extra(ids, callers, spare_email)
 
 
 def today() -> str:
@@ -249,3 +280,64 @@ async def _db():
         yield pool
     finally:
         await pool.close()
+
+
+async def _applications(api: Api, db: asyncpg.Pool, hub_id: str) -> dict[str, str]:
+    """Applications in the state each staff action needs (applicant tokens are refused these
+    by role, whichever application the path names), and an active courier with an offer."""
+    ids: dict[str, str] = {}
+    for key in ("review_application_id", "reject_application_id", "checks_application_id"):
+        ids[key] = (await submitted(api.client, db)).id
+    for key in ("reject_application_id", "checks_application_id"):
+        await staff_post(api, f"/v1/courier-applications/{ids[key]}/start-review")
+    approvable = await submitted(api.client, db)
+    await checked(api, approvable)
+    ids["approve_application_id"] = approvable.id
+    for key in ("suspend_application_id", "offboard_application_id", "reactivate_application_id"):
+        ids[key] = (await active_courier(api, db, hub_id))[0].id
+    await staff_post(
+        api,
+        f"/v1/courier-applications/{ids['reactivate_application_id']}/suspend",
+        {"reason": "complaint"},
+    )
+    applicant, read = await active_courier(api, db, hub_id)
+    courier = await sign_in_courier(api, applicant, "access-courier")
+    online = await courier.post(
+        "/v1/couriers/me/online", {"position": {"type": "Point", "coordinates": list(CENTER)}}
+    )
+    assert online.status_code == 200, online.text
+    ids["courier_id"] = read["driver_id"]
+    shipment_ids = [(await api.shipment(hub_id, window=WINDOW))["id"] for _ in range(2)]
+    for n in range(3):
+        ids[f"offer_shipment_{n}"] = (await api.shipment(hub_id, window=WINDOW))["id"]
+    offer = await staff_post(
+        api,
+        "/v1/offers",
+        {
+            "shipment_ids": shipment_ids,
+            "courier_ids": [read["driver_id"]],
+            "pay": {"amount": 42.5, "currency": "EUR"},
+            "expires_at": (datetime.now(UTC) + timedelta(minutes=30)).isoformat(),
+        },
+        status=201,
+    )
+    ids["offer_id"] = offer["id"]
+    return ids
+
+
+async def _solved_plan(api: Api) -> str:
+    """A plan of a small day of its own, solved here: only a done plan applies."""
+    day = await make_day(api, drivers=1, shipments=2)
+    body = {
+        "hub_id": day.hub["id"],
+        "date": today(),
+        "shipment_ids": day.shipments,
+        "time_limit_s": 1,
+    }
+    created = await api.post("/v1/plans", body)
+    assert created.status_code == 202, created.text
+    plan_id = created.json()["id"]
+    async for worker in plan_worker(api.client.app):
+        plan = await solved(api, worker, plan_id)
+        assert plan["status"] == "done", plan
+    return plan_id
