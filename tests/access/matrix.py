@@ -27,7 +27,7 @@ import asyncpg
 from tests.access.world import HOOK_URL, Caller, World, unique
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_URL
 from tests.couriers.support import application_body
-from tests.factories import point, shipment_body, square
+from tests.factories import CENTER, point, shipment_body, square
 
 OK, UNAUTH, FORBIDDEN, HIDDEN = "ok", "401", "403", "404"
 
@@ -40,6 +40,8 @@ CALLERS = (
     "partner",
     "driver",
     "other_driver",
+    # A courier: a driver who came through an application (role driver), offered work.
+    "courier",
     # Organisation API keys: a shipper's (owner of a shipment, endpoints, a delivery), a
     # carrier's (a shipment handed over to it), and other organisations' calling with those ids.
     "shipper",
@@ -55,7 +57,7 @@ APPLICANTS = ("applicant", "other_applicant")
 # An applicant token reaches only its application's paths and blobs: elsewhere it is no token.
 SIGNED_OUT = dict.fromkeys(("anonymous", "recipient", "other_recipient", *APPLICANTS), UNAUTH)
 NOBODY = SIGNED_OUT | dict.fromkeys(
-    ("admin", "dispatcher", "partner", "driver", "other_driver", *KEYS), FORBIDDEN
+    ("admin", "dispatcher", "partner", "driver", "other_driver", "courier", *KEYS), FORBIDDEN
 )
 
 PUBLIC = dict.fromkeys(CALLERS, OK)
@@ -67,17 +69,21 @@ ADMIN = NOBODY | {"admin": OK}
 STAFF = ADMIN | {"dispatcher": OK}
 STAFF_AND_PARTNERS = STAFF | {"partner": OK}
 # Staff see any; a driver only what is assigned to them (another driver's: 404).
-STAFF_AND_OWN_DRIVER = STAFF | {"driver": OK, "other_driver": HIDDEN}
+STAFF_AND_OWN_DRIVER = STAFF | {"driver": OK, "other_driver": HIDDEN, "courier": HIDDEN}
 # Staff see all; each driver a list of their own (filtered, so never a 404).
-STAFF_AND_DRIVERS = STAFF | {"driver": OK, "other_driver": OK}
+STAFF_AND_DRIVERS = STAFF | {"driver": OK, "other_driver": OK, "courier": OK}
 # No role guard: staff only, everyone else the 404 of an object that does not exist.
-STAFF_ELSE_HIDDEN = STAFF | dict.fromkeys(("partner", "driver", "other_driver", *KEYS), HIDDEN)
+STAFF_ELSE_HIDDEN = STAFF | dict.fromkeys(
+    ("partner", "driver", "other_driver", "courier", *KEYS), HIDDEN
+)
 # Staff and the driver whose delivery names it.
 STAFF_AND_OWNING_DRIVER_ELSE_HIDDEN = STAFF_ELSE_HIDDEN | {"driver": OK}
 # A driver's own sync and pings; any driver may call, about their own data only.
-DRIVERS = NOBODY | {"driver": OK, "other_driver": OK}
+DRIVERS = NOBODY | {"driver": OK, "other_driver": OK, "courier": OK}
 # Signed-in users (not keys, not applicants) acting on their own account.
-USERS = NOBODY | dict.fromkeys(("admin", "dispatcher", "partner", "driver", "other_driver"), OK)
+USERS = NOBODY | dict.fromkeys(
+    ("admin", "dispatcher", "partner", "driver", "other_driver", "courier"), OK
+)
 # An organisation's own objects: admin any, a key its organisation's (another's: 404).
 OWN_ORG = ADMIN | {"shipper": OK, "other_shipper": HIDDEN, "carrier": OK, "other_carrier": HIDDEN}
 # Lists filtered to the caller's organisation.
@@ -97,7 +103,7 @@ APPLICANT_OR_STAFF = OWNING_APPLICANT | {"admin": OK, "dispatcher": OK}
 # Staff operations on an application: an applicant token reaches the path, but not the role.
 STAFF_ON_APPLICATION = STAFF | dict.fromkeys(APPLICANTS, FORBIDDEN)
 # Work for couriers (drivers); employees are no couriers (404).
-COURIERS = NOBODY | {"driver": HIDDEN, "other_driver": HIDDEN}
+COURIERS = NOBODY | {"driver": HIDDEN, "other_driver": HIDDEN, "courier": OK}
 
 Body = Callable[[World, Caller], Any]
 
@@ -237,6 +243,10 @@ def _offer(w: World, caller: Caller) -> dict[str, Any]:
         "pay": {"amount": 12.5, "currency": "EUR"},
         "expires_at": (datetime.now(UTC) + timedelta(minutes=30)).isoformat(),
     }
+
+
+def _availability(_: World, __: Caller) -> dict[str, Any]:
+    return {"availability": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(1, 8)]}
 
 
 def _plan(w: World, _: Caller) -> dict[str, Any]:
@@ -431,16 +441,18 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /v1/courier-checks/{check_id}/result": Row(dict.fromkeys(CALLERS, UNAUTH)),
     "GET /v1/couriers/me": Row(COURIERS),
-    "PUT /v1/couriers/me/availability": Row(COURIERS, body=lambda w, c: {"availability": []}),
-    "POST /v1/couriers/me/online": Row(COURIERS, body=lambda w, c: {"position": point(13.4, 52.5)}),
+    "PUT /v1/couriers/me/availability": Row(COURIERS, body=_availability),
+    # Offline, then online again: the courier stays eligible for the offers rows.
     "POST /v1/couriers/me/offline": Row(COURIERS),
+    "POST /v1/couriers/me/online": Row(COURIERS, body=lambda w, c: {"position": point(*CENTER)}),
     "POST /v1/offers": Row(STAFF, body=_offer),
     "GET /v1/offers": Row(STAFF),
     "GET /v1/offers/mine": Row(DRIVERS),
     "GET /v1/offers/{offer_id}": Row(STAFF),
     "POST /v1/offers/{offer_id}/withdraw": Row(STAFF, once=True),
-    "POST /v1/offers/{offer_id}/accept": Row(COURIERS),
-    "POST /v1/offers/{offer_id}/decline": Row(COURIERS),
+    # Made to the courier; the employee drivers are not offered it (404).
+    "POST /v1/offers/{offer_id}/accept": Row(COURIERS, at={"offer_id": "accept_offer_id"}),
+    "POST /v1/offers/{offer_id}/decline": Row(COURIERS, at={"offer_id": "decline_offer_id"}),
     # Planning and disruptions.
     "POST /v1/plans": Row(STAFF, body=_plan),
     "GET /v1/plans/{plan_id}": Row(STAFF),

@@ -36,6 +36,7 @@ USER_PASSWORD, DRIVER_PASSWORD = "user-password-1", "driver-password"
 # A public address written as one: endpoints are checked against private ranges, and a name
 # would need DNS. Nothing is sent to it (no webhook worker runs here).
 HOOK_URL = "https://93.184.216.34/access-hook"
+COURIER_DEVICE = "access-courier"
 UNKNOWN_TOKEN = "not-a-tracking-token-0000000000"
 _unique = itertools.count(1)
 
@@ -120,7 +121,11 @@ async def build_world(api: Api) -> World:
         ),
     ]
     for name, (headers, own) in extra.callers.items():
-        callers.append(Caller(name, headers, open_tokens, ids=own))
+        if name == "courier":
+            device, password = COURIER_DEVICE, "courier-password"
+            callers.append(Caller(name, headers, open_tokens, device, own, password))
+        else:
+            callers.append(Caller(name, headers, open_tokens, ids=own))
     ids = {
         "hub_id": hub["id"],
         "driver_id": a["id"],
@@ -219,7 +224,7 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
     data = blob_bytes("application/pdf")
     assert (await upload(applicant, data, "application/pdf")).status_code == 201
     async with _db() as db:
-        states = await _applications(api, db, hub_id)
+        states, courier = await _applications(api, db, hub_id)
 
     spare_driver = await api.driver(hub_id)
     await api.as_driver(spare_driver, "access-spare")
@@ -266,6 +271,7 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
         "applicant": (applicant.headers, own["applicant"]),
         "other_applicant": (other_applicant.headers, own["applicant"]),
     }
+    callers["courier"] = (courier.headers, {})
     return Extra(ids, callers, spare_email)
 
 
@@ -282,7 +288,7 @@ async def _db():
         await pool.close()
 
 
-async def _applications(api: Api, db: asyncpg.Pool, hub_id: str) -> dict[str, str]:
+async def _applications(api: Api, db: asyncpg.Pool, hub_id: str) -> tuple[dict[str, str], Api]:
     """Applications in the state each staff action needs (applicant tokens are refused these
     by role, whichever application the path names), and an active courier with an offer."""
     ids: dict[str, str] = {}
@@ -301,28 +307,23 @@ async def _applications(api: Api, db: asyncpg.Pool, hub_id: str) -> dict[str, st
         {"reason": "complaint"},
     )
     applicant, read = await active_courier(api, db, hub_id)
-    courier = await sign_in_courier(api, applicant, "access-courier")
+    courier = await sign_in_courier(api, applicant, COURIER_DEVICE)
     online = await courier.post(
         "/v1/couriers/me/online", {"position": {"type": "Point", "coordinates": list(CENTER)}}
     )
     assert online.status_code == 200, online.text
     ids["courier_id"] = read["driver_id"]
-    shipment_ids = [(await api.shipment(hub_id, window=WINDOW))["id"] for _ in range(2)]
     for n in range(3):
         ids[f"offer_shipment_{n}"] = (await api.shipment(hub_id, window=WINDOW))["id"]
-    offer = await staff_post(
-        api,
-        "/v1/offers",
-        {
-            "shipment_ids": shipment_ids,
+    for key in ("offer_id", "accept_offer_id", "decline_offer_id"):
+        body = {
+            "shipment_ids": [(await api.shipment(hub_id, window=WINDOW))["id"]],
             "courier_ids": [read["driver_id"]],
             "pay": {"amount": 42.5, "currency": "EUR"},
             "expires_at": (datetime.now(UTC) + timedelta(minutes=30)).isoformat(),
-        },
-        status=201,
-    )
-    ids["offer_id"] = offer["id"]
-    return ids
+        }
+        ids[key] = (await staff_post(api, "/v1/offers", body, status=201))["id"]
+    return ids, courier
 
 
 async def _solved_plan(api: Api) -> str:
