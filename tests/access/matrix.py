@@ -1,16 +1,19 @@
 """The role-by-endpoint access matrix: one row per operation, what each caller must get.
 
 A row names the operation as `METHOD /path` (exactly as the OpenAPI spells it; `WS` for a
-WebSocket) and an access profile: the outcome for every caller of `CALLERS`. Add a caller
-(a partner API key, a courier applicant) by adding it to `CALLERS`, to the world
-(tests/access/world.py) and to the profiles. Add an operation by adding its row; when a path
-parameter should name another object than the default one, say which with `at=`; when a
-body is needed for the allowed callers to succeed, give `body=`.
+WebSocket; a `?query` after it makes a second row of the same operation) and an access
+profile: the outcome for every caller of `CALLERS`. Add a caller (a partner API key, a courier
+applicant) by adding it to `CALLERS`, to the world (tests/access/world.py) and to the
+profiles. Add an operation by adding its row; when a path parameter should name another object
+than the default one, say which with `at=` (a caller's own ids, `Caller.ids`, still win for
+the keys they hold); when a body is needed for the allowed callers to succeed, give `body=`
+(it may be awaitable); query parameters go in `query=`.
 
 Outcomes: OK is a 2xx or 3xx (on a `once=True` row, where the first allowed caller already
-did it, also a 409; on a `refused_by_state=True` row, a 409 of the object's state); UNAUTH is 401, FORBIDDEN 403 (the role may not do this at all), HIDDEN 404
-(the object is someone else's, or the token unknown: never a hint that it exists). Callers are
-tried refusals first, so a refused call that changed anything shows in the allowed ones.
+did it, also a 409; on a `refused_by_state=True` row, a 409 of the object's state); UNAUTH is
+401, FORBIDDEN 403 (the role may not do this at all), HIDDEN 404 (the object is someone
+else's, or the token unknown: never a hint that it exists). Callers are tried refusals first,
+so a refused call that changed anything shows in the allowed ones.
 """
 
 from __future__ import annotations
@@ -334,6 +337,10 @@ MATRIX: dict[str, Row] = {
         BY_TOKEN, body=lambda w, c: {"type": "safe_drop", "location_note": "porch"}, form=True
     ),
     "WS /v1/live": Row(STAFF_AND_PARTNERS),
+    # A driver's feed carries the work offered to them, and only that.
+    "WS /v1/live?types=offer": Row(
+        STAFF_AND_PARTNERS | dict.fromkeys(("driver", "other_driver", "courier"), OK)
+    ),
     "GET /": Row(PUBLIC),
     # Sessions and accounts.
     # By the refresh token in the body (one of a spare account's sessions), whoever calls.

@@ -44,13 +44,15 @@ def operations(app: Litestar) -> set[str]:
 
 
 def test_every_operation_has_a_row_for_every_caller(app: Litestar) -> None:
-    missing = sorted(operations(app) - MATRIX.keys())
+    # A row may add a query to its operation (`WS /v1/live?types=offer`): another view of it.
+    covered = {op.split("?", 1)[0] for op in MATRIX}
+    missing = sorted(operations(app) - covered)
     assert not missing, "\n".join(
         f"{op} has no row in the access matrix: add `{op!r}: Row(<profile>),` to MATRIX in "
         "tests/access/matrix.py, with the profile saying what each caller gets"
         for op in missing
     )
-    stale = sorted(MATRIX.keys() - operations(app))
+    stale = sorted(covered - operations(app))
     assert not stale, f"rows for operations the app does not have: {stale}"
     for op, row in MATRIX.items():
         assert set(row.access) == set(CALLERS), (
