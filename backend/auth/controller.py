@@ -5,7 +5,7 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.auth.guards import admin_only
+from backend.auth.guards import admin_only, requires
 from backend.auth.schemas import (
     PasswordChange,
     Principal,
@@ -23,6 +23,8 @@ from backend.db.session import DbSession
 from backend.lib.errors import problem
 from backend.limits.limiter import RateLimiter
 from backend.limits.sign_in import sign_in_attempt
+
+USERS_ONLY = requires("admin", "dispatcher", "driver", "partner")
 
 
 class AuthController(Controller):
@@ -71,7 +73,8 @@ class AuthController(Controller):
                 code="refresh_token_reused",
             )
 
-    @post("/logout", status_code=204)
+    # Sessions belong to user accounts: an organisation's API key has none to end, nor a password.
+    @post("/logout", status_code=204, guards=[USERS_ONLY])
     async def logout(
         self,
         request: Request[Principal, Any, Any],
@@ -81,7 +84,7 @@ class AuthController(Controller):
         """End this session: its access and refresh tokens stop working."""
         await TokenService(db_session, settings).logout(request.user)
 
-    @post("/password", status_code=204)
+    @post("/password", status_code=204, guards=[USERS_ONLY])
     async def change_password(
         self,
         data: JSONBody[PasswordChange],

@@ -17,19 +17,26 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 
 @contextmanager
 def api_worker(
-    channels_backend: str = "postgres", redis_url: str | None = None
+    channels_backend: str = "postgres",
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """One uvicorn worker process of the API; stopped on the way out."""
+    """One uvicorn worker process of the API; stopped on the way out. `extra_env`: more
+    settings for it, as environment variables."""
     settings = make_settings()
-    env = {
-        "LASTMILE_DATABASE_URL": settings.plain_database_url,
-        "LASTMILE_SECRET_KEY": settings.secret_key,
-        "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
-        "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "LASTMILE_CHANNELS_BACKEND": channels_backend,
-        "LASTMILE_EMBEDDED_WORKER": "false",
-        "LASTMILE_DB_POOL_SIZE": "4",
-    } | ({"LASTMILE_REDIS_URL": redis_url} if redis_url else {})
+    env = (
+        {
+            "LASTMILE_DATABASE_URL": settings.plain_database_url,
+            "LASTMILE_SECRET_KEY": settings.secret_key,
+            "LASTMILE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+            "LASTMILE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "LASTMILE_CHANNELS_BACKEND": channels_backend,
+            "LASTMILE_EMBEDDED_WORKER": "false",
+            "LASTMILE_DB_POOL_SIZE": "4",
+        }
+        | ({"LASTMILE_REDIS_URL": redis_url} if redis_url else {})
+        | (extra_env or {})
+    )
     with api_process(env, log_prefix="lastmile-live-test-", keep_log=False) as server:
         yield server
 
