@@ -72,7 +72,7 @@ SHIPMENTS = """
 INSERT INTO shipments (id, reference, hub_id, zone_id, tracking_number, tracking_token, status,
                        recipient, address, location, window_start, window_end, attempts,
                        delivered_at, event_count)
-SELECT p.id, 'H-' || p.i, p.hub_id, md5(:tag || 'z' || 'HIST-' || :tag || '-' || (p.k % :hubs))::uuid,
+SELECT p.id, 'H-' || :tag || '-' || p.i, p.hub_id, md5(:tag || 'z' || 'HIST-' || :tag || '-' || (p.k % :hubs))::uuid,
        'H' || :tag || lpad(p.i::text, 9, '0'), md5(:tag || 't' || p.i) || md5(:tag || 'T' || p.i),
        'delivered', '{"name": "History recipient"}', '{"line1": "History street"}',
        ST_SetSRID(ST_MakePoint(ST_X(h.location::geometry) + (p.r1 - 500) * 0.00004,

@@ -471,6 +471,10 @@ MATRIX: dict[str, Row] = {
     "GET /v1/disruptions/{disruption_id}": Row(STAFF),
     "POST /v1/disruptions/{disruption_id}/apply": Row(STAFF, refused_by_state=True),
     "GET /v1/hubs/{hub_id}/contingency": Row(STAFF),
+    "GET /v1/kpis": Row(STAFF, query={"from": _today(), "to": _today(), "group_by": "driver"}),
+    "GET /v1/kpis/targets": Row(STAFF),
+    "PUT /v1/kpis/targets/{hub_id}/{kpi}": Row(ADMIN, body=lambda w, c: {"min": 0.9}),
+    "DELETE /v1/kpis/targets/{hub_id}/{kpi}": Row(ADMIN),
     "PUT /v1/hubs/{hub_id}/contingency": Row(STAFF, body=lambda w, c: {}),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),

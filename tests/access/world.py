@@ -128,6 +128,7 @@ async def build_world(api: Api) -> World:
             callers.append(Caller(name, headers, open_tokens, ids=own))
     ids = {
         "hub_id": hub["id"],
+        "kpi": "on_time_rate",
         "driver_id": a["id"],
         "spare_driver_id": spare["id"],
         "shipment_id": shipments[0]["id"],
