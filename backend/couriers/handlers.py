@@ -11,8 +11,11 @@ from backend.couriers.messages import MESSAGE_TOPIC, ApplicantMessages
 from backend.couriers.repository import CourierRepository
 from backend.couriers.review import CHECK_TOPIC
 from backend.couriers.transitions import STATUS_CHANGED_TOPIC
+from backend.webhooks.service import WebhookService
 
 log = logging.getLogger("lastmile.couriers")
+# What a `courier.status_changed` webhook carries (the outbox row's payload, docs/webhooks.md).
+STATUS_CHANGED_FIELDS = ("application_id", "driver_id", "from_status", "to_status", "reason", "at")
 
 
 async def send_message(session: AsyncSession, payload: dict[str, Any]) -> None:
@@ -43,14 +46,16 @@ async def request_check(session: AsyncSession, payload: dict[str, Any]) -> None:
 
 
 async def status_changed(session: AsyncSession, payload: dict[str, Any]) -> None:
-    """The `courier.status_changed` hook. Webhook delivery (backend/webhooks) replaces this
-    entry with its fan-out to subscribed endpoints; until then the row is the record."""
+    """`courier.status_changed` to the admin endpoints subscribed to it (a courier belongs to
+    no organisation). A retried row runs in a new transaction: the failed try left nothing."""
     log.info(
         "courier %s: %s -> %s",
         payload.get("application_id"),
         payload.get("from_status"),
         payload.get("to_status"),
     )
+    data = {key: payload.get(key) for key in STATUS_CHANGED_FIELDS}
+    await WebhookService(session).announce(STATUS_CHANGED_TOPIC, [(data, None)])
 
 
 HANDLERS = {

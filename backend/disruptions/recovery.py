@@ -7,8 +7,12 @@ stay fixed on their routes; their parcels stay on their vehicle, served late rat
 off). The affected work goes to rescue vehicles: the hub's spare drivers, who start where the
 parcels are (the broken-down van, the hub, the fallback hub) once they can get there. A zone
 closure keeps its stops with their drivers but not before the zone reopens. What no one can
-deliver today is rescheduled. Crowdsourced couriers and partner carriers join the rescue
-options once offers and handover exist (docs/planning.md says what to connect).
+deliver today is rescheduled, unless a partner carrier of the hub's `partner_order` covers it:
+then it is handed over to the first such carrier.
+
+Online crowdsourced couriers near where the parcels are join the rescue vehicles: they drive
+from where they are to the parcels, and what the plan gives them is offered to them (an offer
+each, made when the recovery is applied) rather than assigned (docs/planning.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from backend.disruptions.models import Disruption
 from backend.disruptions.repository import OPEN_STATUSES, DisruptionRepository
 from backend.disruptions.service import DRIVER_KINDS, announce_disruption
 from backend.lib.clock import utcnow
+from backend.offers.service import OfferService
+from backend.partners.service import OrganizationService
 from backend.planning.builder import Built, by_id, job_of, origin_of, seconds, vehicle_of
 from backend.planning.matrix import haversine_m, speed_for
 from backend.planning.models import Plan
@@ -34,6 +40,9 @@ from backend.planning.settings import PlanningSettings
 
 # A position older than this says little about where the van is now: use the hub instead.
 FRESH_POSITION = dt.timedelta(hours=2)
+# Online couriers at most this far from where the parcels are join the rescue, nearest first.
+RESCUE_COURIER_RADIUS_M = 5_000.0
+RESCUE_COURIERS = 10
 
 
 async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSettings) -> Built:
@@ -62,6 +71,9 @@ async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSe
     drivers = by_id(await repo.drivers(on_road + spare_ids, plan.date))
     spares = [drivers[d] for d in spare_ids if d in drivers and not drivers[d].on_the_road]
     rescue_start, rescue_from = await _rescue_start(repo, disruption, drivers, hub, now_s, settings)
+    couriers = await _couriers(
+        session, plan.date, rescue_start, set(on_road) | set(spare_ids) | {out}
+    )
     vehicles = [
         vehicle_of(
             drivers[d],
@@ -77,12 +89,55 @@ async def build_recovery(session: AsyncSession, plan: Plan, settings: PlanningSe
         vehicle_of(row, hub, origin, settings, start=rescue_start, not_before=rescue_from)
         for row in spares
     ]
-    rescue = frozenset(str(row.id) for row in spares)
+    # A courier rides from where they are to the parcels (once the hub reopens, if closed).
+    ready_from = rescue_from if disruption.kind == "hub_closed" else now_s
+    vehicles += [
+        vehicle_of(
+            row,
+            hub,
+            origin,
+            settings,
+            start=rescue_start,
+            not_before=max(ready_from, now_s + _ride_s(Place(*at), rescue_start, row, settings)),
+        )
+        for row, at in couriers
+    ]
+    rescue = frozenset(str(row.id) for row in spares) | {str(row.id) for row, _ in couriers}
     jobs = _jobs(disruption, stops, rows, affected, rescue, out, origin, settings)
     context = _context(stops, vehicles, drivers, hub, now, settings)
     context |= {"affected": sorted(affected), "rescue": sorted(rescue), "out_driver": out}
+    context |= {
+        "couriers": {str(row.id): list(at) for row, at in couriers},
+        "partners": await _partners(session, affected),
+        "partner_order": list(contingency.partner_order) if contingency else [],
+        "currency": settings.currency,
+    }
     problem = Problem(jobs=jobs, vehicles=vehicles, objective="distance")
     return Built(problem=problem, origin=origin, context=context)
+
+
+async def _couriers(
+    session: AsyncSession, date: dt.date, near: Place, taken: set[Any]
+) -> list[tuple[Row, tuple[float, float]]]:
+    """Online, active couriers near the parcels and not on a route of their own today, with
+    where they are."""
+    found = await OfferService(session).online_couriers_near(
+        near.lon, near.lat, RESCUE_COURIER_RADIUS_M, RESCUE_COURIERS
+    )
+    free = [c for c in found if c not in taken and str(c) not in taken]
+    rows = by_id(await PlanningRepository(session).drivers(free, date))
+    return [(rows[c], found[c]) for c in free if c in rows and not rows[c].on_the_road]
+
+
+async def _partners(session: AsyncSession, affected: set[str]) -> dict[str, list[str]]:
+    """Per affected shipment, the partner carriers whose service area covers it."""
+    covering = await OrganizationService(session).carriers_covering(sorted(map(UUID, affected)))
+    return {str(sid): [str(org) for org in orgs] for sid, orgs in covering.items()}
+
+
+def _ride_s(start: Place, to: Place, row: Row, settings: PlanningSettings) -> int:
+    ride = haversine_m([start, to])[0, 1] * settings.detour_factor
+    return int(ride / (speed_for(settings.speeds_kmh, row.kind or "bike") / 3.6))
 
 
 def _context(
@@ -214,6 +269,8 @@ async def recovery_solved(
     if disruption is None:
         return
     disruption.impact = impact(built, solution)
+    # What applying needs besides the routes: the couriers' offers and the handovers.
+    plan.result = (plan.result or {}) | {"rescue": rescue_terms(built, solution)}
     disruption.status = "ready"
     disruption.plan_ready_at = utcnow()
     contingency = await drepo.contingency(disruption.hub_id)
@@ -233,6 +290,49 @@ async def recovery_failed(session: AsyncSession, plan: Plan, *_: object) -> None
     if disruption is not None:
         disruption.status = "failed"
         announce_disruption(session, disruption)
+
+
+def rescue_terms(built: Built, solution: Solution) -> dict[str, Any]:
+    """Each courier's pay for the route the plan gives them (at the cost model's rates), and
+    the carrier each stop no vehicle takes is handed over to."""
+    ctx = built.context
+    couriers = {
+        route.vehicle_id: {
+            "amount": round(
+                route.distance_m / 1000 * ctx["cost_per_km"]
+                + route.duration_s / 3600 * ctx["cost_per_hour"],
+                2,
+            ),
+            "currency": ctx["currency"],
+        }
+        for route in solution.routes
+        if route.vehicle_id in ctx["couriers"] and route.visits
+    }
+    return {"couriers": couriers, "handover": handover_of(ctx, _unserved(ctx, solution))}
+
+
+def _unserved(ctx: dict[str, Any], solution: Solution) -> list[str]:
+    served = {v.job_id for route in solution.routes for v in route.visits}
+    return sorted(a for a in ctx["affected"] if a not in served)
+
+
+def handover_of(ctx: dict[str, Any], unserved: list[str]) -> dict[str, str]:
+    """{shipment: carrier}: the first carrier of the hub's `partner_order` covering it."""
+    handover: dict[str, str] = {}
+    for sid in unserved:
+        covering = ctx["partners"].get(sid, [])
+        first = next((p for p in ctx["partner_order"] if p in covering), None)
+        if first is not None:
+            handover[sid] = first
+    return handover
+
+
+def partner_candidates(ctx: dict[str, Any], unserved: list[str]) -> list[str]:
+    """Carriers covering any stop no vehicle takes: the hub's `partner_order` first, in its
+    order, then the others (by id)."""
+    covering = {p for sid in unserved for p in ctx["partners"].get(sid, [])}
+    ordered = [p for p in ctx["partner_order"] if p in covering]
+    return ordered + sorted(covering - set(ordered))
 
 
 def impact(built: Built, solution: Solution) -> dict[str, Any]:
@@ -255,18 +355,24 @@ def impact(built: Built, solution: Solution) -> dict[str, Any]:
         after += _path_km(path, ctx)
         if route.vehicle_id in ctx["rescue"]:
             rescue_hours += route.duration_s / 3600
-            after += _path_km([hub, vehicle.start], ctx)  # the drive out to the parcels
+            # The drive out to the parcels: from the hub, or from where the courier is.
+            came_from = Place(*ctx["couriers"].get(route.vehicle_id, ctx["hub"]))
+            after += _path_km([came_from, vehicle.start], ctx)
     extra_km = round(after - before, 2)
+    unserved = _unserved(ctx, solution)
+    handed_over = len(handover_of(ctx, unserved))
+    rescuers = [r.vehicle_id for r in solution.routes if r.vehicle_id in ctx["rescue"]]
     return {
         "affected": len(affected),
         "kept_in_window": sum(1 for a in affected if a in served and not served[a].late),
         "late": sum(1 for a in affected if a in served and served[a].late),
-        "handed_over": 0,
-        "rescheduled": sum(1 for a in affected if a not in served),
+        "handed_over": handed_over,
+        "rescheduled": len(unserved) - handed_over,
         "extra_km": extra_km,
         "extra_cost": round(extra_km * ctx["cost_per_km"] + rescue_hours * ctx["cost_per_hour"], 2),
-        "spare_drivers_used": sum(1 for r in solution.routes if r.vehicle_id in ctx["rescue"]),
-        "partner_candidates": [],
+        "spare_drivers_used": sum(1 for r in rescuers if r not in ctx["couriers"]),
+        "couriers_offered": sum(1 for r in rescuers if r in ctx["couriers"]),
+        "partner_candidates": partner_candidates(ctx, unserved),
     }
 
 

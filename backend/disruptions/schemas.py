@@ -64,9 +64,11 @@ class Impact(msgspec.Struct):
     extra_km: float
     extra_cost: float
     spare_drivers_used: int
-    # Partners whose service area covers rescheduled stops, in the hub's order (none until
-    # partner handover exists).
+    # Partner carriers whose service area covers stops no vehicle takes: the hub's
+    # `partner_order` first, then the others.
     partner_candidates: list[str]
+    # Couriers the recovery gives work to, through an offer each.
+    couriers_offered: int = 0
 
 
 class Outcome(msgspec.Struct):

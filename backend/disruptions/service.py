@@ -35,6 +35,7 @@ from backend.lib.errors import Conflict, Invalid, NotFound
 from backend.lib.pagination import Page, decode_cursor, page_of
 from backend.live.messages import LiveMessage, announce
 from backend.network.service import NetworkService
+from backend.partners.service import OrganizationService
 from backend.planning.models import Plan
 from backend.planning.repository import PlanningRepository
 
@@ -238,6 +239,12 @@ class DisruptionService:
         drivers = DriverService(self.session)
         for n, driver_id in enumerate(data.spare_driver_ids):
             await drivers.require(driver_id, field=f"spare_driver_ids[{n}]")
+        organizations = OrganizationService(self.session)
+        for n, partner_id in enumerate(data.partner_order):
+            try:
+                await organizations.require_carrier(partner_id)
+            except Invalid as error:  # named by its place in the list, not `organization_id`
+                raise Invalid(error.detail, field=f"partner_order[{n}]", code=error.code) from None
         row = await self.repo.save_contingency(
             {
                 "hub_id": hub_id,

@@ -58,16 +58,18 @@ class IncidentRepository:
 
     async def resolve_kpi_off_target(
         self, kind: str, hub_id: UUID, kpis: list[str], now: datetime
-    ) -> int:
-        """Resolve the hub's unresolved off-target incidents of these KPIs."""
+    ) -> list[Row[Any]]:
+        """Resolve the hub's unresolved off-target incidents of these KPIs. Returns the rows
+        resolved (id, kind, shipment_id, occurred_at, resolved_at, data)."""
         result = await self.session.execute(
             text(
                 """
                 UPDATE incidents SET status = 'resolved', resolved_at = :now, updated_at = :now
                 WHERE kind = :kind AND status <> 'resolved'
                   AND data->>'hub_id' = :hub_id AND data->>'kpi' = ANY(CAST(:kpis AS text[]))
+                RETURNING id, kind, shipment_id, occurred_at, resolved_at, data
                 """
             ),
             {"kind": kind, "hub_id": str(hub_id), "kpis": kpis, "now": now},
         )
-        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+        return sorted(result.all(), key=lambda row: row.id)

@@ -36,6 +36,17 @@ class NewIncident:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenedIncident:
+    """An incident just opened outside `open` (the KPI check's upsert), as the webhooks read it."""
+
+    id: UUID
+    kind: str
+    shipment_id: UUID | None
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class PodIncident:
     kind: str
     shipment_id: UUID
@@ -135,10 +146,16 @@ class IncidentService:
                 "occurred_at": now.isoformat(),
             }
             announce(self.session, [LiveMessage(type="incident", data=message)])
+            await WebhookService(self.session).incidents_opened(
+                [OpenedIncident(incident_id, KPI_OFF_TARGET, None, now, row["data"])]
+            )
         return opened
 
     async def kpis_back_on_target(self, hub_id: UUID, kpis: list[str], now: datetime) -> int:
-        """The cause cleared: resolve those KPIs' open off-target incidents of the hub."""
+        """The cause cleared: resolve those KPIs' open off-target incidents of the hub, and send
+        `incident.resolved` for each."""
         if not kpis:
             return 0
-        return await self.repo.resolve_kpi_off_target(KPI_OFF_TARGET, hub_id, kpis, now)
+        resolved = await self.repo.resolve_kpi_off_target(KPI_OFF_TARGET, hub_id, kpis, now)
+        await WebhookService(self.session).incidents_resolved(resolved)
+        return len(resolved)

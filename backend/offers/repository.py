@@ -52,9 +52,32 @@ _COURIER_REASONS = """
 """
 
 
+# Online, active couriers nearest a point first (the disruption recovery's rescue couriers).
+_ONLINE_NEAR = text("""
+    SELECT d.id AS driver_id, ST_X(cp.position::geometry) AS lon,
+           ST_Y(cp.position::geometry) AS lat
+    FROM drivers d
+    JOIN courier_profiles cp ON cp.driver_id = d.id
+    JOIN courier_applications a ON a.id = cp.application_id
+    WHERE d.employment = 'courier' AND d.active AND a.status = 'active' AND cp.online
+      AND cp.position IS NOT NULL
+      AND ST_DWithin(cp.position, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius)
+    ORDER BY cp.position <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, d.id
+    LIMIT :limit
+""")
+
+
 class OfferRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def online_couriers_near(
+        self, lon: float, lat: float, radius_m: float, limit: int
+    ) -> list[RowMapping]:
+        rows = await self.session.execute(
+            _ONLINE_NEAR, {"lon": lon, "lat": lat, "radius": radius_m, "limit": limit}
+        )
+        return list(rows.mappings())
 
     async def route(self, route_id: UUID) -> RowMapping | None:
         rows = await self.session.execute(

@@ -47,7 +47,7 @@ class OfferService:
 
     # dispatch ----------------------------------------------------------------------------------
 
-    async def create(self, data: OfferCreate, actor_id: UUID) -> OfferRead:
+    async def create(self, data: OfferCreate, actor_id: UUID | None) -> OfferRead:
         now = utcnow()
         if data.expires_at <= now:
             raise Invalid("The offer would expire before it is made", field="expires_at")
@@ -106,6 +106,13 @@ class OfferService:
         await self.repo.add_recipients(offer.id, offered)
         await self._changed(offer, offered, "offer.new")
         return await self.read(offer)
+
+    async def online_couriers_near(
+        self, lon: float, lat: float, radius_m: float, limit: int
+    ) -> dict[UUID, tuple[float, float]]:
+        """Active couriers online within `radius_m` of a point, nearest first: {id: (lon, lat)}."""
+        rows = await self.repo.online_couriers_near(lon, lat, radius_m, limit)
+        return {row["driver_id"]: (float(row["lon"]), float(row["lat"])) for row in rows}
 
     async def _work_items(self, data: OfferCreate) -> tuple[UUID, list[UUID]]:
         """(hub, shipments in stop order) of the offered work, checked offerable."""

@@ -32,6 +32,19 @@ class HandoverService:
         await shipments.hand_over([shipment_id], carrier.id, actor_id, data.reason)
         return (await shipments.read_many([shipment_id]))[0]
 
+    async def shipments(
+        self, shipment_ids: list[UUID], data: HandoverRequest, actor_id: UUID | None
+    ) -> list[UUID]:
+        """Several open shipments to one carrier (a disruption's recovery): each leaves its
+        route, then all get their `handed_over` event. Returns them in id order."""
+        carrier = await OrganizationService(self.session).require_carrier(data.organization_id)
+        routes = RouteService(self.session)
+        ordered = sorted(set(shipment_ids))
+        for shipment_id in ordered:
+            await routes.withdraw(shipment_id)
+        await ShipmentService(self.session).hand_over(ordered, carrier.id, actor_id, data.reason)
+        return ordered
+
     async def route(
         self, route_id: UUID, data: HandoverRequest, actor_id: UUID | None
     ) -> RouteHandoverResult:

@@ -5,11 +5,11 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.session import raw_connection
-from backend.partners.models import ApiKey, Organization
+from backend.partners.models import CARRIER_KINDS, ApiKey, Organization
 
 
 class PartnerRepository:
@@ -30,6 +30,25 @@ class PartnerRepository:
         if after:
             query = query.where(Organization.id > after)
         return (await self.session.scalars(query)).all()
+
+    async def carriers_covering(self, shipment_ids: Sequence[UUID]) -> Sequence[Row[Any]]:
+        """(shipment_id, organization_id) for each active carrier whose service area covers a
+        shipment's delivery point, by carrier name then id."""
+        rows = await self.session.execute(
+            text(
+                """
+                SELECT s.id AS shipment_id, o.id AS organization_id
+                FROM shipments s
+                JOIN organizations o ON o.active AND o.kind = ANY(CAST(:kinds AS text[]))
+                 AND o.service_area IS NOT NULL
+                 AND ST_Covers(o.service_area, s.location::geometry)
+                WHERE s.id = ANY(CAST(:ids AS uuid[]))
+                ORDER BY o.name, o.id, s.id
+                """
+            ),
+            {"ids": list(shipment_ids), "kinds": list(CARRIER_KINDS)},
+        )
+        return rows.all()
 
     # keys ------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Organisations and their API keys."""
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +69,14 @@ class OrganizationService:
                 code="not_a_carrier",
             )
         return organization
+
+    async def carriers_covering(self, shipment_ids: Sequence[UUID]) -> dict[UUID, list[UUID]]:
+        """Per shipment, the active carriers whose service area covers its delivery point (by
+        name); shipments no carrier covers are left out."""
+        covering: dict[UUID, list[UUID]] = {}
+        for row in await self.repo.carriers_covering(shipment_ids):
+            covering.setdefault(row.shipment_id, []).append(row.organization_id)
+        return covering
 
     async def page(self, cursor: str | None, limit: int) -> Page[OrganizationRead]:
         rows = await self.repo.organizations(decode_cursor(cursor), limit + 1)

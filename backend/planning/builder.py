@@ -128,7 +128,8 @@ def vehicle_of(
         shift=(begin, max(end, begin)),
         kind=row.kind or "van",
         capacity_parcels=row.capacity_parcels,
-        capacity_kg=row.capacity_kg,
+        # numeric in the database: a Decimal would not add up with the jobs' float kilograms
+        capacity_kg=float(row.capacity_kg) if row.capacity_kg is not None else None,
         skills=frozenset(row.skills or ()),
         zones=frozenset(row.zone_ids) if row.zone_ids is not None else None,
         break_s=int(row.break_minutes or 0) * 60,

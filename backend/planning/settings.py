@@ -53,6 +53,8 @@ class PlanningSettings:
     max_time_limit_s: float
     cost_per_km: float
     cost_per_hour: float
+    # The currency of the cost model (`LASTMILE_KPI_CURRENCY`): a rescue courier's pay is in it.
+    currency: str = "EUR"
 
     @classmethod
     def of(cls, settings: Settings) -> PlanningSettings:
@@ -71,6 +73,7 @@ class PlanningSettings:
             max_time_limit_s=settings.planning_max_time_limit_s,
             cost_per_km=settings.planning_cost_per_km,
             cost_per_hour=settings.planning_cost_per_hour,
+            currency=settings.kpi_currency,
         )
 
 

@@ -3,8 +3,7 @@
 Adding a type is one line in `EVENT_TYPES`, then one call where the fact happens:
 `WebhookService(session).shipment_events(...)` for a shipment (owners and admin endpoints
 receive it) or `.announce(type, items)` for anything else (admin endpoints, or one
-organisation's). E.g. `"courier.status_changed"` here and, in the couriers' service,
-`await WebhookService(session).announce("courier.status_changed", [Subject(data={...})])`.
+organisation's), as the couriers' outbox handler does for `courier.status_changed`.
 """
 
 EVENT_TYPES = (
@@ -20,6 +19,7 @@ EVENT_TYPES = (
     "route.published",
     "incident.opened",
     "incident.resolved",
+    "courier.status_changed",
 )
 
 # A status a shipment reaches -> the specific event sent besides `shipment.status_changed`.

@@ -81,10 +81,27 @@ class WebhookService:
             "incident.opened", [(_incident(i), None) for i in incidents if not i.shipment_id]
         )
 
+    async def incidents_resolved(self, incidents: Sequence[Any]) -> None:
+        """Incident rows just resolved, sent to whoever heard them opened."""
+        about = [i for i in incidents if i.shipment_id]
+        await self.shipment_events(
+            [(i.shipment_id, "incident.resolved", _resolved(i)) for i in about], lock=True
+        )
+        await self.announce(
+            "incident.resolved", [(_resolved(i), None) for i in incidents if not i.shipment_id]
+        )
+
 
 def _incident(incident: Any) -> dict[str, Any]:
-    return {
+    data = {
         "incident_id": str(incident.id),
         "kind": incident.kind,
         "incident_occurred_at": incident.occurred_at.isoformat(),
     }
+    # A KPI off its target names the hub and the KPI (backend/kpis).
+    details = getattr(incident, "data", None) or {}
+    return data | {key: details[key] for key in ("hub_id", "kpi") if key in details}
+
+
+def _resolved(incident: Any) -> dict[str, Any]:
+    return _incident(incident) | {"resolved_at": incident.resolved_at.isoformat()}
