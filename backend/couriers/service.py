@@ -33,18 +33,13 @@ from backend.couriers.tokens import issue_applicant_token
 from backend.couriers.transitions import Actor, move
 from backend.couriers.views import application_read, document_read, missing_documents
 from backend.lib.clock import utcnow
-from backend.lib.errors import Conflict, DomainError, Invalid, NotFound
+from backend.lib.errors import Conflict, DomainError, Invalid, NotFound, RateLimited
 from backend.lib.ids import uuid7
 
 MAX_CODE_ATTEMPTS = 5
 MAX_CODES_SENT = 5
 # Expiry dates further out than this are typing mistakes (year 20260 …).
 MAX_EXPIRY_YEARS = 30
-
-
-class TooManyRequests(DomainError):
-    status = 429
-    code = "rate_limited"
 
 
 class Incomplete(DomainError):
@@ -178,7 +173,9 @@ class ApplicationService:
 
     async def _send_code(self, application: CourierApplication) -> None:
         if application.email_codes_sent >= MAX_CODES_SENT:
-            raise TooManyRequests("Too many codes were sent for this application")
+            raise RateLimited(
+                f"At most {MAX_CODES_SENT} codes are sent for one application", retry_after=3600
+            )
         code = f"{secrets.randbelow(1_000_000):06d}"
         application.email_code_hash = _code_hash(application.id, code)
         application.email_code_expires_at = utcnow() + timedelta(
@@ -289,9 +286,13 @@ class ApplicationService:
         since = utcnow() - timedelta(hours=1)
         limit = self.rules.applications_per_hour
         if address and await self.repo.recent_applications(since=since, address=address) >= limit:
-            raise TooManyRequests("Too many applications from this address; try again later")
+            raise RateLimited(
+                "Too many applications from this address; try again later", retry_after=3600
+            )
         if await self.repo.recent_applications(since=since, email=email) >= limit:
-            raise TooManyRequests("Too many applications for this email; try again later")
+            raise RateLimited(
+                "Too many applications for this email; try again later", retry_after=3600
+            )
 
     async def _check_zones(self, zone_ids: list[UUID]) -> None:
         if not zone_ids:
