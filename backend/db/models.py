@@ -65,6 +65,7 @@ __all__ = [
     "HubContingency",
     "IdempotencyKey",
     "Incident",
+    "IncidentActivity",
     "KpiDaily",
     "KpiDirtyShipment",
     "KpiShipmentFact",
