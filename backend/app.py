@@ -20,6 +20,7 @@ from backend.auth.guards import bearer_auth
 from backend.auth.subjects import SUBJECTS_KEY, SubjectCache
 from backend.auth.users import UserService
 from backend.config import Settings
+from backend.console.controller import ConsoleController, ConsolePageController
 from backend.couriers.checks import CHECKS_KEY, load_checks
 from backend.couriers.controller import (
     CourierApplicationController,
@@ -105,6 +106,8 @@ CONTROLLERS = [
     PlanController,
     DisruptionController,
     KpiController,
+    ConsolePageController,
+    ConsoleController,
 ]
 
 

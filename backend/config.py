@@ -124,6 +124,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kpi_max_range_days: Annotated[int, Meta(ge=1, le=3660)] = 92
     kpi_check_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 900.0
     kpi_check_days: Annotated[int, Meta(ge=1, le=92)] = 7
+    # The console's map (docs/console.md): a tile URL template such as
+    # `https://tile.example.org/{z}/{x}/{y}.png`, or empty for vector shapes on a blank map.
+    map_tile_url: Annotated[str, Meta(max_length=500)] = ""
+    map_tile_attribution: Annotated[str, Meta(max_length=300)] = ""
 
     def __post_init__(self) -> None:
         from backend.planning.settings import check_planning_settings
@@ -131,6 +135,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         check_planning_settings(self)
         if self.public_url is not None:
             _check_public_url(self.public_url)
+        if self.map_tile_url:
+            _check_tile_url(self.map_tile_url)
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)
         if self.blob_backend == "s3" and not all(s3):
             raise ValueError(
@@ -225,6 +231,30 @@ def _check_public_url(url: str) -> None:
         raise ValueError(f"{PREFIX}PUBLIC_URL={url!r}: expected http(s)://host[:port][/path]")
     if parts.query or parts.fragment:
         raise ValueError(f"{PREFIX}PUBLIC_URL={url!r}: no query or fragment, a base URL only")
+
+
+def _check_tile_url(url: str) -> None:
+    """An absolute http(s) URL or a path on this server, with {z}, {x} and {y}; its origin goes
+    into the console's Content-Security-Policy, so nothing that could break out of it."""
+    bad = f"{PREFIX}MAP_TILE_URL={url!r}"
+    if any(c in url for c in " ;,'\"\\<>") or not all(k in url for k in ("{z}", "{x}", "{y}")):
+        raise ValueError(f"{bad}: expected a URL template with {{z}}, {{x}} and {{y}}")
+    if url.startswith("/") and not url.startswith("//"):
+        return
+    parts = urlsplit(url.replace("{s}", "a"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{bad}: expected http(s)://host/... or a path starting with /")
+
+
+def tile_origin(url: str) -> str | None:
+    """The CSP source of a checked tile URL: 'self' for a path, the origin otherwise ({s}, the
+    subdomain placeholder, becomes a wildcard)."""
+    if not url:
+        return None
+    if url.startswith("/"):
+        return "'self'"
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
 
 
 def _explain(message: str, raw: Mapping[str, object]) -> str:

@@ -11,6 +11,7 @@ from backend.live.hub import LiveRuntime
 
 # What `/` points at: the first page an operator opens after `scripts/serve`.
 LINKS = {
+    "console": ("/console", "dispatch console"),
     "api": ("/v1", "the API"),
     "docs": ("/schema", "API documentation"),
     "swagger": ("/schema/swagger", "Swagger UI"),

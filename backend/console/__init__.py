@@ -1,0 +1,1 @@
+"""The dispatch console: static pages served by the API itself, and the board they read."""
