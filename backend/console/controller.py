@@ -11,7 +11,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from backend.auth.guards import staff_only
 from backend.config import Settings, tile_origin
@@ -54,7 +54,10 @@ class ConsolePageController(Controller):
 
     @get("/static/{path:path}")
     async def asset(
-        self, path: str, request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+        self,
+        path: FromPath[str],
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
     ) -> Response[bytes]:
         """The console's own scripts and styles, and the vendored libraries."""
         return _serve(request, settings, static_file(path))

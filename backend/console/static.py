@@ -32,7 +32,11 @@ def static_file(relative: str) -> StaticFile | None:
     """The file at `relative` under `static/`, or None: unknown, hidden, outside, or a type we
     do not serve. Nothing outside `static/` is ever read."""
     parts = [p for p in relative.split("/") if p]
-    if not parts or any(p.startswith(".") or "\\" in p or "\x00" in p for p in parts):
+    if (
+        not parts
+        or len(relative) > 200
+        or any(p.startswith(".") or "\\" in p or "\x00" in p for p in parts)
+    ):
         return None
     return _load("/".join(parts))
 
@@ -41,9 +45,12 @@ def static_file(relative: str) -> StaticFile | None:
 def _load(relative: str) -> StaticFile | None:
     root = STATIC_DIR.resolve()
     path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file() or path.suffix not in TYPES:
+    if not path.is_relative_to(root) or path.suffix not in TYPES:
         return None
-    body = path.read_bytes()
+    try:
+        body = path.read_bytes()
+    except OSError:  # missing, a directory, or a name the file system refuses
+        return None
     cache = IMMUTABLE if relative.startswith("vendor/") else REVALIDATE
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     return StaticFile(body, TYPES[path.suffix], etag, cache)
