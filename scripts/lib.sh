@@ -262,7 +262,8 @@ lm_bootstrap_admin() {
 
 # --- programs the test suite drives --------------------------------------------------------------
 
-# Headless Chromium (the recipient tracking page is checked in a real browser) and redis-server
+# Headless Chromium (the tracking page and the console are checked in a real browser, driven by
+# Playwright through this binary: Playwright cannot download browsers of its own) and redis-server
 # (the Redis channels backend is tested against a server the test starts). Installed from
 # Debian's packages when missing; elsewhere those tests skip and say why.
 lm_ensure_test_programs() {

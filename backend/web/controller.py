@@ -19,6 +19,8 @@ from backend.limits.limiter import RateLimiter
 from backend.recipients.schemas import Instruction
 from backend.recipients.service import RecipientService
 from backend.web.page import render
+from backend.web.repository import PageRepository
+from backend.web.times import Clock, zone_of
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -45,7 +47,8 @@ class TrackingPageController(Controller):
         settings: NamedDependency[Settings],
     ) -> Response[str]:
         notice = NOTICE.get(request.query_params.get("done", ""))
-        return await _page(RecipientService(db_session, settings), token, notice=notice)
+        service = RecipientService(db_session, settings)
+        return await _page(service, PageRepository(db_session), token, notice=notice)
 
     @post("/{token:str}", media_type="text/html")
     async def instruct(
@@ -59,24 +62,26 @@ class TrackingPageController(Controller):
         """The body is small (`LASTMILE_ANONYMOUS_MAX_BODY_BYTES`): a form flooded with fields is
         refused with 413 before it is parsed."""
         service = RecipientService(db_session, settings)
+        places = PageRepository(db_session)
         try:
             await limiter.enforce("instructions", token)
         except DomainError as exc:
-            return await _page(service, token, error=exc.detail, status=exc.status, exc=exc)
+            return await _page(service, places, token, error=exc.detail, status=exc.status, exc=exc)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v}
         try:
             instruction = msgspec.convert(form, Instruction, strict=False)
         except msgspec.ValidationError:
-            return await _page(service, token, error="Please fill in the form.", status=422)
+            return await _page(service, places, token, error="Please fill in the form.", status=422)
         try:
             await service.instruct(token, instruction)
         except DomainError as exc:  # an unknown token renders the page's own 404
-            return await _page(service, token, error=exc.detail, status=exc.status)
+            return await _page(service, places, token, error=exc.detail, status=exc.status)
         return Redirect(f"/t/{token}?done=1", status_code=303)
 
 
 async def _page(
     service: RecipientService,
+    places: PageRepository,
     token: str,
     *,
     notice: str | None = None,
@@ -89,7 +94,10 @@ async def _page(
     except NotFound:
         return Response(_NOT_FOUND, status_code=404, media_type="text/html", headers=HEADERS)
     points = (await service.pickup_points(token)).items
-    html = render(view, token, points, notice=notice, error=error)
+    place = await places.place(token)
+    clock = Clock(zone_of(place["time_zone"] if place else None))
+    home = (place["lon"], place["lat"]) if place else None
+    html = render(view, token, points, clock=clock, home=home, notice=notice, error=error)
     headers = HEADERS | ((exc.headers or {}) if exc else {})
     return Response(html, status_code=status, media_type="text/html", headers=headers)
 

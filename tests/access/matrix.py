@@ -477,6 +477,10 @@ MATRIX: dict[str, Row] = {
     "DELETE /v1/kpis/targets/{hub_id}/{kpi}": Row(ADMIN),
     "PUT /v1/hubs/{hub_id}/contingency": Row(STAFF, body=lambda w, c: {}),
     "GET /v1/console/board": Row(STAFF, query={"date": _today()}),
+    # The console's page and files are public: signing in happens inside it, through the API.
+    "GET /console": Row(PUBLIC),
+    "GET /console/config.json": Row(PUBLIC),
+    "GET /console/static/{path}": Row(PUBLIC, at={"path": "console_asset"}),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),
     "POST /v1/auth/logout": Row(USERS),

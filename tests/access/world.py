@@ -252,6 +252,7 @@ async def _partners_and_applicants(api: Api, hub_id: str) -> Extra:
         "plan_id": plan_id,
         "disruption_id": disruption.json()["id"],
         "check_id": str(uuid.uuid4()),
+        "console_asset": "js/main.js",  # a file of the console's (GET /console/static/{path})
         "organization_id": shipper_org["id"],
         "carrier_org_id": carrier_org["id"],
         "key_id": keys[0]["id"],

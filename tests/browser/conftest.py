@@ -9,8 +9,10 @@ import asyncpg
 import httpx
 import pytest
 
+from backend.db.session import make_engine, make_sessionmaker
+from backend.system.jobs import PeriodicJobs
 from tests.browser.support import ARTIFACTS, CHROMIUM, running_server
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, _truncate
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, _truncate, make_settings
 from tests.factories import Api
 
 
@@ -26,6 +28,15 @@ async def staff(server: str) -> AsyncIterator[Api]:
     """The admin, signed in to the real server (objects made here exist for the browser)."""
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         yield await Api.sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def server_jobs(server: str) -> AsyncIterator[PeriodicJobs]:
+    """The periodic jobs (ETAs, …) run by hand against the server's database."""
+    settings = make_settings()
+    engine = make_engine(settings)
+    yield PeriodicJobs(make_sessionmaker(engine), settings)
+    await engine.dispose()
 
 
 @pytest.fixture
