@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from backend.auth.guards import staff_only
 from backend.auth.schemas import Principal
 from backend.db.session import DbSession
+from backend.incidents.actions import PlaybookRunner
 from backend.incidents.schemas import (
     ActivityRead,
     AssignIn,
@@ -20,6 +21,8 @@ from backend.incidents.schemas import (
     IncidentRead,
     ReopenIn,
     ResolveIn,
+    StepIn,
+    StepTaken,
 )
 from backend.incidents.triage import TriageService
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit
@@ -127,4 +130,27 @@ class IncidentController(Controller):
         incident is open about the same subject."""
         return await TriageService(db_session).reopen(
             incident_id, data.reason, request.user.user_id
+        )
+
+    @post(
+        "/{incident_id:uuid}/playbook/{step:int}",
+        status_code=200,
+        summary="Take a playbook step",
+    )
+    async def take_step(
+        self,
+        incident_id: FromPath[UUID],
+        step: FromPath[int],
+        db_session: DbSession,
+        request: AppRequest,
+        data: JSONBody[StepIn | None] = None,
+    ) -> StepTaken:
+        """Run the step's one-click action (its parameters in the body: `driver_id`,
+        `route_id`, `organization_id`, `shipment_ids`, `window`, `time_limit_s` as the action
+        needs), or mark a manual step done; either way an `action` activity, and an incident
+        not yet acknowledged is acknowledged. 404 unknown incident or step; 409
+        `incident_resolved`; 422 naming a missing or wrong parameter; the 404/409/422 of the
+        service the action calls (a closed route, a delivered shipment, an inactive carrier)."""
+        return await PlaybookRunner(db_session).take(
+            incident_id, step, data or StepIn(), request.user
         )

@@ -108,6 +108,8 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     the missing one). A manual step takes only `note`."""
 
     driver_id: UUID | None = None
+    # Default: the incident's route, else the route its shipment is on.
+    route_id: UUID | None = None
     organization_id: UUID | None = None
     # Default: the incident's shipment, else the open stops of the incident's route.
     shipment_ids: (

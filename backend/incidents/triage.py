@@ -110,7 +110,7 @@ class TriageService:
     async def acknowledge(self, incident_id: UUID, actor_id: UUID) -> IncidentRead:
         """Idempotent: acknowledging again keeps the first time and logs nothing."""
         incident = await self.require(incident_id, for_update=True)
-        _not_resolved(incident)
+        ensure_unresolved(incident)
         if incident.acknowledged_at is None:
             incident.acknowledged_at = utcnow()
             incident.status = "acknowledged"
@@ -141,7 +141,7 @@ class TriageService:
 
     async def resolve(self, incident_id: UUID, data: ResolveIn, actor_id: UUID) -> IncidentRead:
         incident = await self.require(incident_id, for_update=True)
-        _not_resolved(incident)
+        ensure_unresolved(incident)
         now = utcnow()
         incident.status = "resolved"
         incident.resolved_at = now
@@ -193,7 +193,7 @@ class TriageService:
         return activity
 
 
-def _not_resolved(incident: Incident) -> None:
+def ensure_unresolved(incident: Incident) -> None:
     if incident.status == "resolved":
         raise Conflict("The incident is resolved; reopen it first", code="incident_resolved")
 

@@ -497,6 +497,7 @@ MATRIX: dict[str, Row] = {
         at={"incident_id": "reopen_incident_id"},
         once=True,
     ),
+    "POST /v1/incidents/{incident_id}/playbook/{step}": Row(STAFF, body=lambda w, c: {}),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),
     "POST /v1/auth/logout": Row(USERS),
