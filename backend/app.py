@@ -32,6 +32,7 @@ from backend.db.session import make_engine, make_sessionmaker, provide_db_sessio
 from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DeviceController, DriverController
 from backend.idempotency.middleware import IdempotencyMiddleware
+from backend.incidents.controller import IncidentController
 from backend.kpis.controller import KpiController
 from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
@@ -108,6 +109,7 @@ CONTROLLERS = [
     KpiController,
     ConsolePageController,
     ConsoleController,
+    IncidentController,
 ]
 
 

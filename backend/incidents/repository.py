@@ -17,7 +17,7 @@ class IncidentRepository:
     async def open_many(self, rows: list[dict[str, Any]]) -> list[Row[Any]]:
         """Insert incidents in one statement; one whose `dedupe_key` is already recorded is not
         opened twice. Returns the rows actually inserted (id, kind, shipment_id, driver_id,
-        occurred_at)."""
+        occurred_at, severity)."""
         if not rows:
             return []
         statement = (
@@ -29,6 +29,7 @@ class IncidentRepository:
                 Incident.shipment_id,
                 Incident.driver_id,
                 Incident.occurred_at,
+                Incident.severity,
             )
         )
         result = await self.session.execute(statement, rows)

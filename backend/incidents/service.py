@@ -89,6 +89,8 @@ class IncidentService:
                         "id": str(row.id),
                         "kind": row.kind,
                         "occurred_at": row.occurred_at.isoformat(),
+                        "status": "open",
+                        "severity": row.severity,
                     },
                 )
                 for row in opened
@@ -144,6 +146,8 @@ class IncidentService:
                 "id": str(incident_id),
                 "kind": KPI_OFF_TARGET,
                 "occurred_at": now.isoformat(),
+                "status": "open",
+                "severity": "medium",
             }
             announce(self.session, [LiveMessage(type="incident", data=message)])
             await WebhookService(self.session).incidents_opened(

@@ -11,6 +11,8 @@ WINDOW_HALF = timedelta(minutes=15)
 
 def render(kind: str, tracking_number: str, link: str, data: dict[str, Any]) -> str:
     ref = f"Parcel {tracking_number}"
+    if kind in ("eta_window", "rerouted") and data.get("window"):
+        return _new_window(kind, ref, link, data["window"])
     if kind == "on_the_way":
         return f"{ref} is on its way to you today. Track it: {link}"
     if kind == "eta_window":
@@ -35,6 +37,17 @@ def _disrupted(ref: str, link: str, data: dict[str, Any]) -> str:
             f" on the next delivery day, or choose a day or a pickup point: {link}"
         )
     return f"{ref}: we changed its delivery after a disruption; now expected {eta_window(data.get('eta'))}. Track it: {link}"
+
+
+def _new_window(kind: str, ref: str, link: str, window: dict[str, str]) -> str:
+    """Dispatch gave the delivery a new window (an incident's playbook)."""
+    start, end = datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
+    when = f"on {start:%d %b} between {start:%H:%M} and {end:%H:%M} UTC"
+    if kind == "rerouted":
+        return (
+            f"{ref}: we moved its delivery to {when}. Choose another day or a pickup point: {link}"
+        )
+    return f"{ref} has a new delivery window: {when}. Track it: {link}"
 
 
 INSTRUCTIONS = {

@@ -481,6 +481,28 @@ MATRIX: dict[str, Row] = {
     "GET /console": Row(PUBLIC),
     "GET /console/config.json": Row(PUBLIC),
     "GET /console/static/{path}": Row(PUBLIC, at={"path": "console_asset"}),
+    # Incidents (triage).
+    "GET /v1/incidents": Row(STAFF),
+    "GET /v1/incidents?status=open,acknowledged&severity=medium&kind=custody_conflict": Row(STAFF),
+    "GET /v1/incidents/{incident_id}": Row(STAFF),
+    "POST /v1/incidents/{incident_id}/acknowledge": Row(STAFF),
+    "POST /v1/incidents/{incident_id}/assign": Row(
+        STAFF, body=lambda w, c: {"user_id": w.ids["user_id"]}
+    ),
+    "POST /v1/incidents/{incident_id}/comments": Row(STAFF, body=lambda w, c: {"text": "on it"}),
+    "POST /v1/incidents/{incident_id}/resolve": Row(
+        STAFF,
+        body=lambda w, c: {"resolution_code": "fixed"},
+        at={"incident_id": "resolve_incident_id"},
+        once=True,
+    ),
+    "POST /v1/incidents/{incident_id}/reopen": Row(
+        STAFF,
+        body=lambda w, c: {"reason": "it came back"},
+        at={"incident_id": "reopen_incident_id"},
+        once=True,
+    ),
+    "POST /v1/incidents/{incident_id}/playbook/{step}": Row(STAFF, body=lambda w, c: {}),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),
     "POST /v1/auth/logout": Row(USERS),

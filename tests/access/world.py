@@ -26,6 +26,7 @@ from tests.couriers.support import (
     submitted,
 )
 from tests.factories import CENTER, Api, shipment_body
+from tests.incidents.support import open_incidents
 from tests.offers.support import WINDOW
 from tests.partners.support import key_for, partner
 from tests.planning.support import make_day, plan_worker, solved
@@ -137,6 +138,7 @@ async def build_world(api: Api) -> World:
         "route_id": route_a["id"],
         "sha256": sha(photo),
     } | extra.ids
+    ids |= await _incidents(api, shipments[0]["id"], a["id"])
     refresh = []
     for _ in callers:
         body = {"email": extra.spare_email, "password": USER_PASSWORD}
@@ -144,6 +146,18 @@ async def build_world(api: Api) -> World:
         assert response.status_code == 200, response.text
         refresh.append(response.json()["refresh_token"])
     return World(ids, photo, {caller.name: caller for caller in callers}, refresh)
+
+
+async def _incidents(api: Api, shipment_id: str, driver_id: str) -> dict[str, str]:
+    """An open incident for the triage rows, one to resolve, and one resolved to reopen."""
+    fields = {"shipment_id": shipment_id, "driver_id": driver_id}
+    names = ("incident_id", "resolve_incident_id", "reopen_incident_id")
+    ids = dict(zip(names, await open_incidents(api, *[fields] * len(names)), strict=True))
+    resolved = await api.post(
+        f"/v1/incidents/{ids['reopen_incident_id']}/resolve", {"resolution_code": "fixed"}
+    )
+    assert resolved.status_code == 200, resolved.text
+    return ids | {"step": "1"}
 
 
 async def _deliver(handheld: Handheld, shipment_id: str, photo_sha: str) -> None:

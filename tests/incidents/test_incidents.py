@@ -58,6 +58,8 @@ async def test_each_newly_opened_incident_is_announced_once(api: Api, live: Live
         "id": str(ids["outside_geofence:test-1"]),
         "kind": "outside_geofence",
         "occurred_at": T0.isoformat(),
+        "status": "open",
+        "severity": "medium",
     }
     assert (second.shipment_id, second.driver_id) == (None, driver_id)
     assert second.data["kind"] == "stale_gps"
