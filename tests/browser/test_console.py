@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.support import ARTIFACTS
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.factories import Api
 from tests.recipients.support import Scene, scene
@@ -99,6 +100,7 @@ async def test_an_incident_is_acknowledged_then_resolved_from_the_queue(
     await incident.get_by_role("button", name="Acknowledge").click()
     await expect(incident).to_have_attribute("data-status", "acknowledged")
     incident_id = await incident.get_attribute("data-incident-id")
+    await page.screenshot(path=ARTIFACTS / "incident-acknowledged.png", full_page=True)
 
     await incident.get_by_label("resolution").select_option("fixed")
     await incident.get_by_role("button", name="Resolve").click()

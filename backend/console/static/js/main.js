@@ -2,7 +2,7 @@
 
 import { api, all, current, signIn, signOut } from "./api.js";
 import { later, setTimeZone, showError, today } from "./dom.js";
-import { explain, loadIncidents, refreshAges, renderIncidents } from "./incidents.js";
+import { explain, loadIncidents, refreshAges, renderIncidents, setChoices } from "./incidents.js";
 import { loadKpis, renderKpis } from "./kpis.js";
 import { LiveFeed } from "./live.js";
 import { LiveMap, legend } from "./map.js";
@@ -123,6 +123,8 @@ async function start() {
   state.map = new LiveMap($("map"), state.config);
   legend($("legend"));
   state.planning = new PlanningScreen(context);
+  const [drivers, organizations] = await Promise.all([all("/v1/drivers").catch(() => []), all("/v1/organizations").catch(() => [])]);
+  setChoices(drivers, organizations);
   // Subscribe before the first load: nothing that happens in between is missed.
   state.feed = new LiveFeed({ onMessage, onState: onLiveState, onReconnect: refreshAll });
   state.feed.start();
