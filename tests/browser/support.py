@@ -21,10 +21,19 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(attempts: int = 50) -> int:
+    """A free loopback port. On a busy machine the ephemeral range can run out for a moment
+    (thousands of sockets in TIME_WAIT): ask again a little later, a bounded number of times."""
+    for attempt in range(attempts):
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                return sock.getsockname()[1]
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 def wait_until_up(url: str, process: subprocess.Popen, deadline: float) -> None:

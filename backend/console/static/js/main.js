@@ -74,8 +74,9 @@ async function refreshNetwork() {
   state.map.showNetwork(hubs, zones);
 }
 
-async function refreshAll() {
-  state.map.fitted = false;
+// `refit`: frame the map on what is shown (a new hub); a reconnect keeps the dispatcher's view.
+async function refreshAll(refit = false) {
+  if (refit) state.map.fitted = false;
   await Promise.all([refreshNetwork(), refreshPositions(), refreshBoard(), refreshKpis(), refreshIncidents()]);
   state.map.fit();
   document.body.dataset.ready = "true";
@@ -126,9 +127,9 @@ async function start() {
   const [drivers, organizations] = await Promise.all([all("/v1/drivers").catch(() => []), all("/v1/organizations").catch(() => [])]);
   setChoices(drivers, organizations);
   // Subscribe before the first load: nothing that happens in between is missed.
-  state.feed = new LiveFeed({ onMessage, onState: onLiveState, onReconnect: refreshAll });
+  state.feed = new LiveFeed({ onMessage, onState: onLiveState, onReconnect: () => refreshAll(false) });
   state.feed.start();
-  await refreshAll();
+  await refreshAll(true);
   setInterval(() => refreshAges($("incidents")), 30_000);
 }
 
@@ -148,7 +149,7 @@ function wire() {
   window.addEventListener("console:signed-out", () => location.reload());
   $("hub").addEventListener("change", async (event) => {
     chooseHub(event.target.value);
-    await refreshAll();
+    await refreshAll(true);
   });
   $("day").addEventListener("change", async (event) => {
     state.day = event.target.value || today();

@@ -66,7 +66,6 @@ export class LiveMap {
         marker.getElement().dataset.status = stop.status;
       }
     });
-    this.fit();
   }
 
   // The newest fix of a driver: moves its marker (or makes it).
