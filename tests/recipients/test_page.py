@@ -4,16 +4,15 @@ real headless Chromium against a real server."""
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.browser.support import free_port, wait_until_up
 from tests.conftest import TEST_URL, make_settings
 from tests.factories import Api
 from tests.recipients.support import scene
@@ -74,29 +73,10 @@ async def test_an_unknown_token_is_a_404_page(api: Api) -> None:
     assert "We cannot find this parcel" in response.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not come up")
-
-
 @pytest.fixture
 def server() -> str:
     """A real uvicorn serving the app on a free loopback port, against the test database."""
-    port = _free_port()
+    port = free_port()
     settings = make_settings()
     env = os.environ | {
         "LASTMILE_DATABASE_URL": TEST_URL,
@@ -112,7 +92,7 @@ def server() -> str:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_until_up(f"http://127.0.0.1:{port}/healthz", process, time.monotonic() + 30)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, time.monotonic() + 30)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -33,6 +33,10 @@ export class PlanningScreen {
     event.preventDefault();
     const { day, hubId } = this.context();
     const limit = Number(new FormData(event.target).get("time_limit_s")) || 10;
+    if (!hubId) {
+      showError(this.planError, new Error("Choose a hub first: a plan covers one hub's day."));
+      return;
+    }
     try {
       showError(this.planError, null);
       const plan = await api("/v1/plans", { method: "POST", body: { hub_id: hubId, date: day, time_limit_s: limit } });
