@@ -1,4 +1,5 @@
-"""After-action reviews: findings and follow-ups about a resolved incident or a disruption
+"""After-action reviews: findings and follow-ups about a resolved incident or a disruption;
+recipients' `new_window` messages
 
 Revision ID: 0018
 Revises: 0017
@@ -6,7 +7,8 @@ Create Date: 2026-12-01-2010
 
 A row is about exactly one incident or one disruption (the check constraint); the review's
 timeline and measures are computed from the event log on each read, so only what reviewers
-write is stored.
+write is stored. `new_window` is the message a playbook step sends when dispatch gives a
+delivery a new window.
 """
 
 from collections.abc import Sequence
@@ -20,6 +22,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 FINDING_KINDS = ("finding", "follow_up")
+NOTIFICATION_KINDS = ("on_the_way", "eta_window", "rerouted", "delivered", "failed")
+NEW_NOTIFICATION_KINDS = (*NOTIFICATION_KINDS, "new_window")
+
+
+def _notification_kinds(kinds: tuple[str, ...]) -> None:
+    op.drop_constraint(op.f("ck_notifications_kind"), "notifications", type_="check")
+    op.create_check_constraint(op.f("ck_notifications_kind"), "notifications", f"kind IN {kinds}")
 
 
 def upgrade() -> None:
@@ -62,9 +71,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_review_findings_incident_id", "review_findings", ["incident_id"])
     op.create_index("ix_review_findings_disruption_id", "review_findings", ["disruption_id"])
+    _notification_kinds(NEW_NOTIFICATION_KINDS)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM notifications WHERE kind = 'new_window'")
+    _notification_kinds(NOTIFICATION_KINDS)
     op.drop_index("ix_review_findings_disruption_id", table_name="review_findings")
     op.drop_index("ix_review_findings_incident_id", table_name="review_findings")
     op.drop_table("review_findings")
