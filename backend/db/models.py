@@ -14,6 +14,7 @@ from backend.db.base import Base
 from backend.disruptions.models import Disruption, HubContingency
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.idempotency.models import IdempotencyKey
+from backend.incidents.findings import ReviewFinding
 from backend.incidents.models import Incident, IncidentActivity
 from backend.kpis.models import KpiDaily, KpiDirtyShipment, KpiShipmentFact, KpiTarget
 from backend.limits.models import RateLimitBucket
@@ -87,6 +88,7 @@ __all__ = [
     "PushBatch",
     "QuarantinedEvent",
     "RateLimitBucket",
+    "ReviewFinding",
     "Route",
     "Shipment",
     "ShipmentEvent",

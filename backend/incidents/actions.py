@@ -41,6 +41,9 @@ from backend.shipments.service import ShipmentService
 
 Result = dict[str, Any]
 DEFAULT_REPLAN_SECONDS = 10.0
+# The recipient's message of a new window: a kind of its own, so an ETA already sent in this
+# attempt does not swallow it (one message of each kind per attempt).
+NEW_WINDOW_MESSAGE = "new_window"
 
 
 class PlaybookRunner:
@@ -149,7 +152,7 @@ class PlaybookRunner:
         message to its recipient with the window and the tracking link."""
         window = _required(params.window, "window")
         shipment_ids = await self._shipments(incident, params, who)
-        await self._set_window(shipment_ids, window, who, "eta_window")
+        await self._set_window(shipment_ids, window, who, rescheduled=False)
         return {"shipment_ids": [str(s) for s in shipment_ids], "window": _window(window)}
 
     async def reschedule(self, incident: Incident, params: StepIn, who: Principal) -> Result:
@@ -160,7 +163,7 @@ class PlaybookRunner:
             raise Invalid("A rescheduled window starts in the future", field="window.start")
         shipment_ids = await self._shipments(incident, params, who)
         left = [await self.routes.withdraw(shipment_id) for shipment_id in shipment_ids]
-        await self._set_window(shipment_ids, window, who, "rerouted")
+        await self._set_window(shipment_ids, window, who, rescheduled=True)
         return {
             "shipment_ids": [str(s) for s in shipment_ids],
             "window": _window(window),
@@ -170,13 +173,14 @@ class PlaybookRunner:
     # helpers ---------------------------------------------------------------------------------
 
     async def _set_window(
-        self, shipment_ids: list[UUID], window: Window, who: Principal, kind: str
+        self, shipment_ids: list[UUID], window: Window, who: Principal, *, rescheduled: bool
     ) -> None:
         shipments = ShipmentService(self.session)
         notifications = NotificationService(self.session)
+        message = {"window": _window(window), "rescheduled": rescheduled}
         for shipment_id in shipment_ids:
             await shipments.update(shipment_id, ShipmentUpdate(window=window), who.user_id)
-            await notifications.request(shipment_id, kind, {"window": _window(window)})
+            await notifications.request(shipment_id, NEW_WINDOW_MESSAGE, message)
 
     async def _route(self, incident: Incident, params: StepIn, who: Principal) -> RouteRead:
         """The route named, else the incident's, else the route its shipment is on."""

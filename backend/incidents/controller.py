@@ -12,13 +12,18 @@ from backend.auth.guards import staff_only
 from backend.auth.schemas import Principal
 from backend.db.session import DbSession
 from backend.incidents.actions import PlaybookRunner
+from backend.incidents.review import ReviewService
 from backend.incidents.schemas import (
     ActivityRead,
     AssignIn,
     CommentIn,
+    DisruptionReview,
+    FindingIn,
+    FindingRead,
     IncidentDetail,
     IncidentPage,
     IncidentRead,
+    IncidentReview,
     ReopenIn,
     ResolveIn,
     StepIn,
@@ -31,11 +36,11 @@ AppRequest = Request[Principal, Any, Any]
 
 
 class IncidentController(Controller):
-    path = "/v1/incidents"
+    path = "/v1"
     tags = ["incidents"]
     guards = [staff_only]
 
-    @get(summary="List incidents")
+    @get("/incidents", summary="List incidents")
     async def list_incidents(
         self,
         db_session: DbSession,
@@ -62,7 +67,7 @@ class IncidentController(Controller):
             since=since,
         )
 
-    @get("/{incident_id:uuid}", summary="Get an incident with its activity log")
+    @get("/incidents/{incident_id:uuid}", summary="Get an incident with its activity log")
     async def get_incident(
         self, incident_id: FromPath[UUID], db_session: DbSession
     ) -> IncidentDetail:
@@ -70,7 +75,11 @@ class IncidentController(Controller):
         404 for an unknown id."""
         return await TriageService(db_session).get(incident_id)
 
-    @post("/{incident_id:uuid}/acknowledge", status_code=200, summary="Acknowledge an incident")
+    @post(
+        "/incidents/{incident_id:uuid}/acknowledge",
+        status_code=200,
+        summary="Acknowledge an incident",
+    )
     async def acknowledge(
         self, incident_id: FromPath[UUID], db_session: DbSession, request: AppRequest
     ) -> IncidentRead:
@@ -78,7 +87,7 @@ class IncidentController(Controller):
         404 unknown id; 409 `incident_resolved` once resolved."""
         return await TriageService(db_session).acknowledge(incident_id, request.user.user_id)
 
-    @post("/{incident_id:uuid}/assign", status_code=200, summary="Assign an incident")
+    @post("/incidents/{incident_id:uuid}/assign", status_code=200, summary="Assign an incident")
     async def assign(
         self,
         incident_id: FromPath[UUID],
@@ -92,7 +101,9 @@ class IncidentController(Controller):
             incident_id, data.user_id, request.user.user_id
         )
 
-    @post("/{incident_id:uuid}/comments", status_code=201, summary="Comment on an incident")
+    @post(
+        "/incidents/{incident_id:uuid}/comments", status_code=201, summary="Comment on an incident"
+    )
     async def comment(
         self,
         incident_id: FromPath[UUID],
@@ -104,7 +115,7 @@ class IncidentController(Controller):
         id; 422 for an empty or too long text."""
         return await TriageService(db_session).comment(incident_id, data.text, request.user.user_id)
 
-    @post("/{incident_id:uuid}/resolve", status_code=200, summary="Resolve an incident")
+    @post("/incidents/{incident_id:uuid}/resolve", status_code=200, summary="Resolve an incident")
     async def resolve(
         self,
         incident_id: FromPath[UUID],
@@ -117,7 +128,11 @@ class IncidentController(Controller):
         is resolved already; 422 for an unknown code."""
         return await TriageService(db_session).resolve(incident_id, data, request.user.user_id)
 
-    @post("/{incident_id:uuid}/reopen", status_code=200, summary="Reopen a resolved incident")
+    @post(
+        "/incidents/{incident_id:uuid}/reopen",
+        status_code=200,
+        summary="Reopen a resolved incident",
+    )
     async def reopen(
         self,
         incident_id: FromPath[UUID],
@@ -133,7 +148,7 @@ class IncidentController(Controller):
         )
 
     @post(
-        "/{incident_id:uuid}/playbook/{step:int}",
+        "/incidents/{incident_id:uuid}/playbook/{step:int}",
         status_code=200,
         summary="Take a playbook step",
     )
@@ -153,4 +168,60 @@ class IncidentController(Controller):
         service the action calls (a closed route, a delivered shipment, an inactive carrier)."""
         return await PlaybookRunner(db_session).take(
             incident_id, step, data or StepIn(), request.user
+        )
+
+    @get("/incidents/{incident_id:uuid}/review", summary="After-action review of an incident")
+    async def incident_review(
+        self, incident_id: FromPath[UUID], db_session: DbSession
+    ) -> IncidentReview:
+        """The timeline from the event log (detected, opened, acknowledged, assigned, steps
+        taken, resolved or cleared, and the affected shipments' events since detection), the
+        outcome (times to acknowledge, to first action, to resolve; shipments affected and
+        delivered in their window) and the findings. Measures settle once resolved. 404
+        unknown id."""
+        return await ReviewService(db_session).incident(incident_id)
+
+    @post(
+        "/incidents/{incident_id:uuid}/review/findings",
+        status_code=201,
+        summary="Add a finding or follow-up to an incident's review",
+    )
+    async def add_incident_finding(
+        self,
+        incident_id: FromPath[UUID],
+        data: JSONBody[FindingIn],
+        db_session: DbSession,
+        request: AppRequest,
+    ) -> FindingRead:
+        """A `finding` (what the review found) or a `follow_up` (with an optional owner, an
+        active staff user, and a due date). 404 unknown id; 422 naming the field."""
+        return await ReviewService(db_session).add_finding(
+            data, request.user.user_id, incident_id=incident_id
+        )
+
+    @get("/disruptions/{disruption_id:uuid}/review", summary="After-action review of a disruption")
+    async def disruption_review(
+        self, disruption_id: FromPath[UUID], db_session: DbSession
+    ) -> DisruptionReview:
+        """The disruption's moments (detected, plan ready, applied, recovered), the affected
+        shipments' events and the incidents opened about them since detection, the outcome
+        (times to plan, apply and recover; shipments delivered in their window, late, not
+        delivered; handed over) and the findings. 404 unknown id."""
+        return await ReviewService(db_session).disruption(disruption_id)
+
+    @post(
+        "/disruptions/{disruption_id:uuid}/review/findings",
+        status_code=201,
+        summary="Add a finding or follow-up to a disruption's review",
+    )
+    async def add_disruption_finding(
+        self,
+        disruption_id: FromPath[UUID],
+        data: JSONBody[FindingIn],
+        db_session: DbSession,
+        request: AppRequest,
+    ) -> FindingRead:
+        """As for an incident's review. 404 unknown id; 422 naming the field."""
+        return await ReviewService(db_session).add_finding(
+            data, request.user.user_id, disruption_id=disruption_id
         )

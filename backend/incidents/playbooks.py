@@ -95,6 +95,12 @@ PLAYBOOKS: dict[str, tuple[Step, ...]] = {
         _manual("Find the routes and drivers behind the figure"),
         _manual("Agree a corrective action with the hub lead"),
     ),
+    # The webhook worker disabled an endpoint failing for days (backend/webhooks).
+    "webhook_endpoint_disabled": (
+        _manual("Read why the endpoint was disabled and its last attempts"),
+        _manual("Contact the organisation that owns the endpoint"),
+        _manual("Enable it once it answers, and replay the deliveries missed"),
+    ),
     "webhook_endpoint_failing": (
         _manual("Read the endpoint's last attempts"),
         _manual("Contact the organisation that owns the endpoint"),

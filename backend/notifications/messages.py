@@ -11,8 +11,8 @@ WINDOW_HALF = timedelta(minutes=15)
 
 def render(kind: str, tracking_number: str, link: str, data: dict[str, Any]) -> str:
     ref = f"Parcel {tracking_number}"
-    if kind in ("eta_window", "rerouted") and data.get("window"):
-        return _new_window(kind, ref, link, data["window"])
+    if kind == "new_window":
+        return _new_window(ref, link, data)
     if kind == "on_the_way":
         return f"{ref} is on its way to you today. Track it: {link}"
     if kind == "eta_window":
@@ -39,11 +39,12 @@ def _disrupted(ref: str, link: str, data: dict[str, Any]) -> str:
     return f"{ref}: we changed its delivery after a disruption; now expected {eta_window(data.get('eta'))}. Track it: {link}"
 
 
-def _new_window(kind: str, ref: str, link: str, window: dict[str, str]) -> str:
-    """Dispatch gave the delivery a new window (an incident's playbook)."""
+def _new_window(ref: str, link: str, data: dict[str, Any]) -> str:
+    """Dispatch gave the delivery a new window (an incident's playbook), maybe another day."""
+    window = data["window"]
     start, end = datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
-    when = f"on {start:%d %b} between {start:%H:%M} and {end:%H:%M} UTC"
-    if kind == "rerouted":
+    when = f"{start:%d %b}, between {start:%H:%M} and {end:%H:%M} UTC"
+    if data.get("rescheduled"):
         return (
             f"{ref}: we moved its delivery to {when}. Choose another day or a pickup point: {link}"
         )

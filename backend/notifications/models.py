@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, Timestamps, UUIDPrimaryKey
 
-KINDS = ("on_the_way", "eta_window", "rerouted", "delivered", "failed")
+KINDS = ("on_the_way", "eta_window", "rerouted", "delivered", "failed", "new_window")
 CHANNELS = ("sms", "email", "none")
 STATUSES = ("sent", "undeliverable")
 

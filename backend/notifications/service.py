@@ -31,6 +31,8 @@ RELEVANT_WHILE: dict[str, frozenset[str] | None] = {
     "rerouted": frozenset({"created", "at_hub", "out_for_delivery", "attempt_failed"}),
     "delivered": frozenset({"delivered"}),
     "failed": None,
+    # Dispatch gave the delivery a new window (an incident's playbook).
+    "new_window": frozenset({"created", "at_hub", "out_for_delivery", "attempt_failed"}),
 }
 
 

@@ -503,6 +503,14 @@ MATRIX: dict[str, Row] = {
         once=True,
     ),
     "POST /v1/incidents/{incident_id}/playbook/{step}": Row(STAFF, body=lambda w, c: {}),
+    "GET /v1/incidents/{incident_id}/review": Row(STAFF),
+    "POST /v1/incidents/{incident_id}/review/findings": Row(
+        STAFF, body=lambda w, c: {"kind": "finding", "text": "the driver was not told"}
+    ),
+    "GET /v1/disruptions/{disruption_id}/review": Row(STAFF),
+    "POST /v1/disruptions/{disruption_id}/review/findings": Row(
+        STAFF, body=lambda w, c: {"kind": "follow_up", "text": "add a spare van", "due": _today()}
+    ),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),
     "POST /v1/auth/logout": Row(USERS),

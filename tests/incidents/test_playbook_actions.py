@@ -105,12 +105,16 @@ async def test_a_new_window_reaches_the_driver_the_recipient_and_the_tracking_pa
     assert _same_window(held["window"], NEW_WINDOW)
     await drain(outbox)
     [message] = await notifications(api, shipment["id"])
-    assert message["kind"] == "eta_window"
+    assert message["kind"] == "new_window"
+    assert "has a new delivery window" in message["body"]
     assert "between 14:00 and 16:00 UTC" in message["body"]
     assert f"{TRACK_BASE}/t/{shipment['tracking_token']}" in message["body"]
     tracking = await api.client.get(f"/v1/track/{shipment['tracking_token']}")
     assert tracking.status_code == 200, tracking.text
     assert _same_window(tracking.json()["window"], NEW_WINDOW)
+    page = await api.client.get(f"/t/{shipment['tracking_token']}")
+    assert page.status_code == 200
+    assert "Delivery window" in page.text and "14:00 UTC to 16:00 UTC" in page.text
 
 
 async def test_rescheduling_drops_the_stop_and_tells_the_recipient(
@@ -128,7 +132,7 @@ async def test_rescheduling_drops_the_stop_and_tells_the_recipient(
     assert shipments_held(f.handhelds[0]) == {stays["id"]}
     await drain(outbox)
     [message] = await notifications(api, shipment["id"])
-    assert message["kind"] == "rerouted"
+    assert message["kind"] == "new_window"
     assert "we moved its delivery to" in message["body"]
     assert "between 14:00 and 16:00 UTC" in message["body"]
     assert shipment["tracking_token"] in message["body"]

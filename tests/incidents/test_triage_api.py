@@ -282,3 +282,17 @@ async def test_every_change_is_announced_on_the_dispatch_feed(api: Api, pg_live:
         ("reopened", "open"),
     ]
     assert all(m.data["kind"] == "stale_gps" and m.data["severity"] for m in messages)
+
+
+async def test_concurrent_resolutions_resolve_once(api: Api) -> None:
+    [incident_id] = await open_incidents(api, {"kind": "stale_gps"})
+    dispatchers = [await api.user("dispatcher") for _ in range(3)]
+    answers = await asyncio.gather(
+        *(
+            d.post(f"/v1/incidents/{incident_id}/resolve", {"resolution_code": "fixed"})
+            for d in dispatchers
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409, 409]
+    log = (await api.get(f"/v1/incidents/{incident_id}")).json()["activities"]
+    assert [a["kind"] for a in log] == ["resolved"]
