@@ -22,7 +22,7 @@ from backend.db.session import DbSession
 from backend.lib.clock import utcnow
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 _NOT_FOUND = "<!doctype html><title>Not found</title><h1>Not found</h1>"
 
 
@@ -31,7 +31,7 @@ def content_security_policy(settings: Settings, host: str | None) -> str:
     live feed's WebSocket on this host (named too, for browsers whose 'self' skips ws:)."""
     tiles = tile_origin(settings.map_tile_url)
     images = "'self' data:" + (f" {tiles}" if tiles and tiles != "'self'" else "")
-    sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
+    sockets = f" ws://{host} wss://{host}" if host and _HOST.fullmatch(host) else ""
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; "
         f"img-src {images}; connect-src 'self'{sockets}; font-src 'self'; "

@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
 from backend.config import Settings, SettingsError
+from backend.console.controller import content_security_policy
 from backend.console.static import STATIC_DIR
 from tests.conftest import make_settings
 from tests.factories import Api
@@ -196,3 +197,16 @@ def test_every_vendored_library_keeps_its_licence() -> None:
     for library in (STATIC_DIR / "vendor").iterdir():
         assert (library / "LICENSE").is_file(), library
         assert Path(library.name).name in (STATIC_DIR / "index.html").read_text()
+
+
+@pytest.mark.parametrize("host", ["evil\n", "a;b", "a b", "a'", "", "a:b", "[::1]x"])
+def test_only_a_plain_host_names_the_websocket_origin(host: str) -> None:
+    csp = content_security_policy(make_settings(), host)
+    assert "ws://" not in csp and "connect-src 'self';" in csp
+
+
+def test_a_host_and_port_or_an_ipv6_literal_name_the_websocket_origin() -> None:
+    assert "ws://127.0.0.1:8000 wss://127.0.0.1:8000;" in content_security_policy(
+        make_settings(), "127.0.0.1:8000"
+    )
+    assert "ws://[::1]:8000 " in content_security_policy(make_settings(), "[::1]:8000")

@@ -92,7 +92,7 @@ def server() -> str:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, time.monotonic() + 30)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, time.monotonic() + 60)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
