@@ -37,7 +37,7 @@ from backend.partners.schemas import HandoverRequest
 from backend.planning.schemas import PlanCreate
 from backend.planning.service import PlanService
 from backend.shipments.schemas import ShipmentUpdate, Window
-from backend.shipments.service import ShipmentService
+from backend.shipments.service import FROZEN_STATUSES, ShipmentService
 
 Result = dict[str, Any]
 DEFAULT_REPLAN_SECONDS = 10.0
@@ -210,8 +210,11 @@ class PlaybookRunner:
             return [incident.shipment_id]
         if incident.route_id is not None:
             route = await self.routes.get(incident.route_id, who)
-            if route.stops:
-                return [stop.shipment_id for stop in route.stops]
+            # The route's stops still to deliver: a delivered one no longer changes.
+            ids = [stop.shipment_id for stop in route.stops]
+            statuses = await ShipmentService(self.session).statuses(set(ids))
+            if still_open := [s for s in ids if statuses.get(s) not in FROZEN_STATUSES]:
+                return still_open
         raise Invalid("Name the shipments this step is about", field="shipment_ids")
 
     async def _driver_route(

@@ -23,6 +23,8 @@ class Incident(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(f"severity IN {SEVERITIES}", name="severity"),
         Index("ix_incidents_open", "created_at", postgresql_where=text("status = 'open'")),
         Index("ix_incidents_status_created_at", "status", "created_at"),
+        # The triage queue, newest first, with or without filters (migration 0018).
+        Index("ix_incidents_created_at_id", "created_at", "id"),
         # At most one unresolved incident per kind and subject (detection rules).
         Index(
             "uq_incidents_subject_unresolved",

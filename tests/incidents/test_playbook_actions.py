@@ -243,3 +243,26 @@ def _same_window(got: dict[str, str], want: dict[str, str]) -> bool:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
     return all(parse(got[key]) == parse(want[key]) for key in ("start", "end"))
+
+
+async def test_a_route_incident_tells_only_the_recipients_still_waiting(
+    api: Api, outbox: OutboxWorker
+) -> None:
+    f = await fleet(api, drivers=1, per_route=2)
+    delivered, waiting = (s["id"] for s in f.shipments[0])
+    handheld = f.handhelds[0]
+    await handheld.push(
+        [
+            handheld.event("scan_loaded", 1, shipment_id=delivered),
+            handheld.event("delivered", 2, shipment_id=delivered, data={"handoff": "recipient"}),
+        ]
+    )
+    [incident_id] = await open_incidents(
+        api, {"kind": "route_not_started", "driver_id": f.drivers[0]["id"]}
+    )
+    await set_fields(incident_id, route_id=f.routes[0]["id"])
+    taken = await step(api, incident_id, 3, {"window": NEW_WINDOW})
+    assert taken["result"]["shipment_ids"] == [waiting]
+    await drain(outbox)
+    assert [n["kind"] for n in await notifications(api, waiting)] == ["new_window"]
+    assert "new_window" not in [n["kind"] for n in await notifications(api, delivered)]
