@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from backend.config import Settings
+from backend.db.replicas import ReadDbSession, ReplicaRouter
 from backend.db.session import DbSession
 from backend.lib.errors import DomainError, NotFound
 from backend.limits.limiter import RateLimiter
@@ -41,11 +42,11 @@ class TrackingPageController(Controller):
         self,
         token: FromPath[str],
         request: Request[Any, Any, Any],
-        db_session: DbSession,
+        read_db_session: ReadDbSession,
         settings: NamedDependency[Settings],
     ) -> Response[str]:
         notice = NOTICE.get(request.query_params.get("done", ""))
-        return await _page(RecipientService(db_session, settings), token, notice=notice)
+        return await _page(RecipientService(read_db_session, settings), token, notice=notice)
 
     @post("/{token:str}", media_type="text/html")
     async def instruct(
@@ -55,6 +56,7 @@ class TrackingPageController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
         limiter: NamedDependency[RateLimiter],
+        replicas: NamedDependency[ReplicaRouter],
     ) -> Response[str] | Redirect:
         """The body is small (`LASTMILE_ANONYMOUS_MAX_BODY_BYTES`): a form flooded with fields is
         refused with 413 before it is parsed."""
@@ -72,7 +74,9 @@ class TrackingPageController(Controller):
             await service.instruct(token, instruction)
         except DomainError as exc:  # an unknown token renders the page's own 404
             return await _page(service, token, error=exc.detail, status=exc.status)
-        return Redirect(f"/t/{token}?done=1", status_code=303)
+        # The page it redirects to must show the instruction: read from the primary for a while.
+        cookie = replicas.remember_write(token)
+        return Redirect(f"/t/{token}?done=1", status_code=303, cookies=[cookie])
 
 
 async def _page(
