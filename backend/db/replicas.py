@@ -8,7 +8,9 @@ Lag is measured without writing anything: every check samples the primary's
 A replica has everything the primary had written at the newest sample its replay position
 reached, so its lag is the age of that sample. An idle primary keeps its newest sample's time
 fresh (same position, later time), so idleness never reads as lag, which it would with
-`now() - pg_last_xact_replay_timestamp()`. The resolution is the check interval.
+`now() - pg_last_xact_replay_timestamp()` alone. That age serves only for a replica behind every
+sample kept (just after start-up): there it bounds the lag from above. The resolution is the
+check interval.
 
 A replica is read while it streams within `LASTMILE_REPLICA_MAX_LAG_SECONDS` and its last check
 is recent; otherwise, and when opening a transaction on it fails, the read goes to the primary.
@@ -48,7 +50,10 @@ FRESH_COOKIE = "lastmile_fresh"
 PRIMARY = "primary"
 CONNECT_TIMEOUT_SECONDS = 2.0
 LSN = "(pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
-REPLAY = "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
+REPLAY = (
+    "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint,"
+    " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8"
+)
 # What failing to open a transaction on a replica looks like: refused, reset, timed out.
 UNREACHABLE = (OSError, TimeoutError, exc.SQLAlchemyError, asyncpg.PostgresError,
                asyncpg.InterfaceError)  # fmt: skip
@@ -84,10 +89,17 @@ class PrimaryPositions:
         while len(self.samples) > 1 and at - self.samples[0][0] > self.keep_seconds:
             self.samples.popleft()
 
-    def lag(self, replayed: int, now: float) -> float | None:
-        """Age of the newest sample the replica has replayed; None when it reached none kept."""
+    def lag(self, replayed: int, now: float, replay_age: float | None) -> float | None:
+        """Age of the newest sample the replica has replayed. Behind every sample kept (a
+        process just started, or a long lag), the age of its last replayed commit instead: the
+        replica is behind, so that commit is not followed by one it holds, and the age bounds
+        its lag from above (on the servers' clocks)."""
         reached = [at for at, lsn in self.samples if lsn <= replayed]
-        return max(0.0, now - reached[-1]) if reached else None
+        if reached:
+            return max(0.0, now - reached[-1])
+        if replay_age is None or not self.samples:
+            return None
+        return max(replay_age, now - self.samples[0][0])
 
 
 class ReplicaRouter:
@@ -201,12 +213,12 @@ class ReplicaRouter:
         except UNREACHABLE as error:
             await self._mark_down(replica, error)
             return
-        in_recovery, replayed = row
+        in_recovery, replayed, replay_age = row
         now = self.clock()
         if not in_recovery:
             self._set(replica, "not_a_replica", None, now)
             return
-        lag = None if replayed is None else self.positions.lag(int(replayed), now)
+        lag = None if replayed is None else self.positions.lag(int(replayed), now, replay_age)
         fresh = lag is not None and lag <= self.max_lag
         self._set(replica, "streaming" if fresh else "lagging", lag, now)
 
