@@ -47,7 +47,7 @@ from backend.db.session import make_engine, make_sessionmaker, raw_connection
 
 log = logging.getLogger("lastmile.db.replicas")
 FRESH_COOKIE = "lastmile_fresh"
-PRIMARY = "primary"
+READ_FROM = "read_from"  # Session.info key: the replica's name; absent on the primary
 CONNECT_TIMEOUT_SECONDS = 2.0
 LSN = "(pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
 REPLAY = (
@@ -151,6 +151,7 @@ class ReplicaRouter:
             replica = candidates[next(self._turn) % len(candidates)]
             try:
                 session = await _begin_read_only(replica.sessionmaker)
+                session.info[READ_FROM] = replica.name
                 replica.reads += 1
             except UNREACHABLE as error:
                 await self._mark_down(replica, error)
@@ -188,7 +189,10 @@ class ReplicaRouter:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while self.replicas and not stop.is_set():
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # a bug here must not stop the checks: states then go stale
+                log.exception("replica check failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.check_seconds)
 
@@ -249,6 +253,10 @@ class ReplicaRouter:
     async def dispose(self) -> None:
         for replica in self.replicas:
             await replica.engine.dispose()
+
+
+def read_from_replica(session: AsyncSession) -> bool:
+    return READ_FROM in session.info
 
 
 def _replica(url: str, settings: Settings, info: dict[str, object] | None) -> Replica:

@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent
 
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
-from backend.db.replicas import ReadDbSession
+from backend.db.replicas import ReadDbSession, read_from_replica
 from backend.lib.errors import PROBLEM_JSON, DomainError, Forbidden, Invalid, problem_document
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import RateLimiter
@@ -127,7 +127,12 @@ class LiveController(Controller):
         slot = connection_caps.acquire(f"track:{shipment_id}")
         try:
             stream = ShipmentStream(
-                live_runtime.hub, request.app.state.sessionmaker, shipment_id, after, slot.release
+                live_runtime.hub,
+                request.app.state.sessionmaker,
+                shipment_id,
+                after,
+                slot.release,
+                catch_up=read_from_replica(read_db_session),
             )
         except BaseException:
             slot.release()

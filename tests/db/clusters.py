@@ -25,7 +25,6 @@ SERVER_SETTINGS = {
     "max_wal_senders": "4",
     "hot_standby": "on",
     "fsync": "off",
-    "synchronous_commit": "off",
     "full_page_writes": "off",
     "shared_buffers": "32MB",
     "max_connections": "60",

@@ -19,9 +19,19 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
+from backend.config import Settings, SettingsError
 from backend.db.migrations import upgrade
-from backend.db.replicas import FRESH_COOKIE
+from backend.db.replicas import (
+    FRESH_COOKIE,
+    PrimaryPositions,
+    ReplicaRouter,
+    read_from_replica,
+)
 from backend.db.scratch import recreate_database
+from backend.db.session import make_engine, make_sessionmaker
+from backend.live.hub import LiveRuntime
+from backend.live.service import LiveService
+from backend.live.stream import ShipmentStream
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, _truncate, make_settings
 from tests.db.clusters import Clusters, missing_prerequisite
 from tests.factories import Api
@@ -258,3 +268,108 @@ async def test_sync_pull_never_reads_a_replica(clusters: Clusters, primary, repl
         if "read_db_session" in inspect.signature(handler.fn).parameters
     }
     assert readers == REPLICA_READERS
+
+
+async def test_the_page_after_a_form_post_shows_the_instruction(
+    clusters: Clusters, primary, replica
+) -> None:
+    app = replica_app(clusters, replica_max_lag_seconds=3600)
+    async with signed_in(app) as api:
+        s = await scene(api, stops=1)
+        await until(await replica_state(api.client, "streaming"), "the replica is streaming")
+        await paused(primary, replica)
+        posted = await api.client.post(
+            f"/t/{s.token(0)}",
+            data={"type": "safe_drop", "location_note": "under the red doormat"},
+            follow_redirects=False,
+        )
+        assert posted.status_code == 303, posted.text
+        assert f"{FRESH_COOKIE}=1" in posted.headers["set-cookie"]
+        page = await api.client.get(posted.headers["location"])
+        assert page.status_code == 200
+        assert "under the red doormat" in page.text
+
+
+async def test_a_stream_replayed_on_a_stale_replica_catches_up_from_the_primary(
+    clusters: Clusters, primary, replica
+) -> None:
+    app = replica_app(clusters, replica_max_lag_seconds=3600)
+    async with signed_in(app) as api:
+        hub = await api.hub()
+        shipment = await api.shipment(hub["id"])
+        await paused(primary, replica)
+        cancelled = await api.post(f"/v1/shipments/{shipment['id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+    settings = app.state.settings
+    engine = make_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+    router = ReplicaRouter(settings, engine, sessionmaker)
+    runtime = LiveRuntime(make_settings(channels_backend="memory"))
+    try:
+        await router.check()
+        async with runtime.running(), router.read_session() as session:
+            assert read_from_replica(session)
+            service = LiveService(session)
+            shipment_id = await service.shipment_for_token(shipment["tracking_token"])
+            replay = await service.replay(shipment_id, None)
+            assert replay == []  # the cancel is not on the replica
+            stream = ShipmentStream(runtime.hub, sessionmaker, shipment_id, None, catch_up=True)
+            events = stream.events(replay)
+            assert (await anext(events)).retry is not None
+            caught = await anext(events)
+            runtime.hub.end_all()
+            assert [e async for e in events] == []
+        assert (caught.id, caught.event) == ("1", "shipment.status")
+        assert '"status":"cancelled"' in str(caught.data)
+    finally:
+        await router.dispose()
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("urls", "message"),
+    [
+        ("mysql://db.example.com/lastmile", "expected postgresql:// URLs"),
+        ("postgresql://u:secret@db.example.com:port/lastmile", "port"),
+        ("postgresql:///lastmile", "names no host"),
+        ("postgresql://a.example.com/x,redis://u:secret@b.example.com/x", "postgresql://"),
+    ],
+)
+def test_replica_urls_are_checked_at_start_without_echoing_passwords(
+    urls: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match="LASTMILE_DATABASE_REPLICA_URLS") as raised:
+        Settings.from_env({"LASTMILE_DATABASE_REPLICA_URLS": urls})
+    assert message in str(raised.value)
+    assert "secret" not in str(raised.value)
+
+
+def test_replica_urls_are_read_as_a_comma_separated_list() -> None:
+    settings = Settings.from_env(
+        {
+            "LASTMILE_DATABASE_REPLICA_URLS": " postgresql://r1:5433/lm, postgres://r2/lm?sslmode=require ,"
+        }
+    )
+    assert settings.replica_urls == ["postgresql://r1:5433/lm", "postgres://r2/lm?sslmode=require"]
+    assert settings.async_replica_urls == [
+        "postgresql+asyncpg://r1:5433/lm",
+        "postgresql+asyncpg://r2/lm?sslmode=require",
+    ]
+    assert Settings.from_env({}).replica_urls == []
+
+
+def test_an_idle_primary_is_no_lag_and_a_stalled_replica_ages() -> None:
+    positions = PrimaryPositions(keep_seconds=10)
+    for second in range(6):  # the primary wrote nothing for five seconds
+        positions.add(float(second), 1_000)
+    assert positions.lag(1_000, 5.0, replay_age=300.0) == 0.0
+    positions.add(6.0, 2_000)  # a write the replica has not replayed
+    positions.add(7.0, 2_000)
+    assert positions.lag(1_000, 7.0, replay_age=None) == 2.0  # it holds what was there at 5 s
+    assert positions.lag(2_000, 7.0, replay_age=None) == 0.0
+    for second in range(8, 20):
+        positions.add(float(second), 3_000 + second)
+    # Behind every sample kept: the age of its last replayed commit bounds the lag from above.
+    assert positions.lag(1_000, 19.0, replay_age=42.0) == 42.0
+    assert positions.lag(1_000, 19.0, replay_age=None) is None
