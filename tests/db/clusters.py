@@ -1,8 +1,10 @@
 """A PostgreSQL primary of our own (wal_level=replica) and a streaming replica of it.
 
 The shared server on 5432 is never reconfigured or restarted: `initdb` makes a throwaway
-cluster in a temp dir on a free port, `pg_basebackup -R` copies it into a hot standby on another
-port, and both are stopped and removed afterwards. As root, the servers run as `postgres`.
+cluster in a temp dir, `pg_basebackup -R` copies it into a hot standby, and both are stopped and
+removed afterwards. They listen on unix sockets in that private dir only (no TCP port to find
+free, none to collide with), and the standby streams from the primary over its socket. As root,
+the servers run as `postgres`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 import asyncpg
 
 SERVER_SETTINGS = {
-    "listen_addresses": "'127.0.0.1'",
+    "listen_addresses": "''",
     "wal_level": "replica",
     "max_wal_senders": "4",
     "hot_standby": "on",
@@ -57,20 +58,15 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class Server:
     data: Path
-    port: int
+    port: int  # names the socket file in the private dir
     log: Path
+    sockets: Path
 
     def url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres@/{database}?host={self.sockets}&port={self.port}"
 
 
 class Clusters:
@@ -79,8 +75,8 @@ class Clusters:
     def __init__(self) -> None:
         self.bin = pg_bin()
         self.root = Path(tempfile.mkdtemp(prefix="lastmile-replica-"))
-        self.primary = Server(self.root / "primary", free_port(), self.root / "primary.log")
-        self.replica = Server(self.root / "replica", free_port(), self.root / "replica.log")
+        self.primary = Server(self.root / "primary", 5432, self.root / "primary.log", self.root)
+        self.replica = Server(self.root / "replica", 5433, self.root / "replica.log", self.root)
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
@@ -107,7 +103,7 @@ class Clusters:
     def make_replica(self) -> None:
         """A hot standby of the primary, streaming (`-R` writes its primary_conninfo)."""
         self._run(
-            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+            "pg_basebackup", "-h", str(self.root), "-p", str(self.primary.port), "-U", "postgres",
             "-D", str(self.replica.data), "-R", "-X", "stream", "-c", "fast",
         )  # fmt: skip
         self.start(self.replica)

@@ -169,7 +169,11 @@ async def test_tracking_reads_the_replica_and_a_recipient_reads_its_own_instruct
         assert (await track(api.client, s.token(1)))["status"] == "created"
         page = await api.client.get(f"/t/{s.token(1)}")
         assert page.status_code == 200 and "cancelled" not in page.text.lower()
-        assert (await reads(api.client))["replicas"][0]["reads"] == before + 2
+        points = await api.client.get(f"/v1/track/{s.token(1)}/pickup-points")
+        assert points.status_code == 200, points.text
+        positions = await api.get("/v1/tracking/positions")
+        assert positions.status_code == 200, positions.text
+        assert (await reads(api.client))["replicas"][0]["reads"] == before + 4
 
         # The recipient's own instruction shows on the very next read: from the primary.
         posted = await api.client.post(
