@@ -69,9 +69,10 @@ class Replica:
     checked_at: float = -math.inf  # monotonic
     reads: int = 0
 
-    def health(self) -> dict[str, object]:
+    def health(self, position: int) -> dict[str, object]:
+        """By its position in the setting: `/readyz` is public, host names stay in the logs."""
         lag = None if self.lag_seconds is None else round(self.lag_seconds, 3)
-        return {"name": self.name, "state": self.state, "lag_seconds": lag, "reads": self.reads}
+        return {"replica": position, "state": self.state, "lag_seconds": lag, "reads": self.reads}
 
 
 @dataclass
@@ -247,7 +248,7 @@ class ReplicaRouter:
         return {
             "max_lag_seconds": self.max_lag,
             "primary_reads": self.primary_reads,
-            "replicas": [replica.health() for replica in self.replicas],
+            "replicas": [r.health(n) for n, r in enumerate(self.replicas, start=1)],
         }
 
     async def dispose(self) -> None:

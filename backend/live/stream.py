@@ -5,9 +5,9 @@ stream. An entry committed before the read is in the replay; one committed after
 published after its commit, so the hub (already watching) receives it. A replay read on a
 replica may miss the newest entries (committed and published before the stream watched, not yet
 replayed there): `catch_up` then reads what follows the replay from the primary before going
-live, a small indexed read. The seam is de-duplicated
-by `seq`. Entries of one shipment commit in `seq` order but two processes may publish them out of
-order: a message whose `seq` skips ahead makes the stream read the missing ones from the database.
+live, a small indexed read. The seam is de-duplicated by `seq`. Entries of one shipment commit
+in `seq` order but two processes may publish them out of order: a message whose `seq` skips
+ahead makes the stream read the missing ones from the database.
 """
 
 from __future__ import annotations

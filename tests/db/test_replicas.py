@@ -174,6 +174,9 @@ async def test_tracking_reads_the_replica_and_a_recipient_reads_its_own_instruct
         positions = await api.get("/v1/tracking/positions")
         assert positions.status_code == 200, positions.text
         assert (await reads(api.client))["replicas"][0]["reads"] == before + 4
+        ready = await api.client.get("/readyz")  # public: where the replicas are stays private
+        assert ready.json()["reads"]["replicas"][0]["replica"] == 1
+        assert DATABASE not in ready.text and str(clusters.root) not in ready.text
 
         # The recipient's own instruction shows on the very next read: from the primary.
         posted = await api.client.post(
