@@ -28,6 +28,7 @@ from backend.couriers.controller import (
     CourierController,
     CourierReviewController,
 )
+from backend.db.replicas import ReplicaRouter, provide_read_db_session
 from backend.db.session import make_engine, make_sessionmaker, provide_db_session, unit_of_work
 from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DeviceController, DriverController
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SUBJECTS_KEY: subjects,
     }
     sessionmaker = make_sessionmaker(engine, info=live.session_info | process_services)
+    replicas = ReplicaRouter(settings, engine, sessionmaker, info=process_services)
     limiter = make_limiter(settings)
     caps = ConnectionCaps(settings.live_max_connections, settings.live_max_connections_per_key)
 
@@ -139,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def background(app: Litestar) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        tasks = []
+        tasks = [asyncio.create_task(replicas.run_forever(stop))]
         if settings.embedded_worker:
             planner = PlanWorker(
                 sessionmaker,
@@ -159,14 +161,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             for task in tasks:
                 await task
             await limiter.close()
+            await replicas.dispose()
             await engine.dispose()
 
     return Litestar(
         route_handlers=CONTROLLERS,
         dependencies={
             "db_session": Provide(provide_db_session),
+            "read_db_session": Provide(provide_read_db_session),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
+            "replicas": Provide(lambda: replicas, use_cache=True, sync_to_thread=False),
             "live_runtime": Provide(lambda: live, use_cache=True, sync_to_thread=False),
             "limiter": Provide(lambda: limiter, use_cache=True, sync_to_thread=False),
             "connection_caps": Provide(lambda: caps, use_cache=True, sync_to_thread=False),
@@ -176,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "engine": engine,
                 "sessionmaker": sessionmaker,
+                "replicas": replicas,
                 "live": live,
                 "subjects": subjects,
             }

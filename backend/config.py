@@ -39,6 +39,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: Annotated[str, Meta(min_length=10)] | None = None
     db_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
+    # Streaming replicas for staleness-tolerant reads (docs/scaling.md): comma-separated URLs.
+    database_replica_urls: str = ""
+    replica_max_lag_seconds: Annotated[float, Meta(gt=0, le=3600)] = 5.0
+    replica_check_seconds: Annotated[float, Meta(gt=0, le=60)] = 1.0
+    replica_sticky_seconds: Annotated[int, Meta(ge=0, le=3600)] = 30
+    replica_pool_size: Annotated[int, Meta(ge=1, le=200)] = 5
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 1024 * 1024
     anonymous_max_body_bytes: Annotated[int, Meta(ge=256)] = 8 * 1024
     sign_in_max_body_bytes: Annotated[int, Meta(ge=256)] = 2 * 1024
@@ -137,6 +143,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             _check_public_url(self.public_url)
         if self.map_tile_url:
             _check_tile_url(self.map_tile_url)
+        for url in self.replica_urls:
+            _check_database_url(url, f"{PREFIX}DATABASE_REPLICA_URLS")
         s3 = (self.s3_endpoint_url, self.s3_access_key_id, self.s3_secret_access_key)
         if self.blob_backend == "s3" and not all(s3):
             raise ValueError(
@@ -160,6 +168,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not sep or not scheme.startswith("postgres"):
             raise SettingsError(f"{PREFIX}DATABASE_URL must be a postgresql:// URL, got {scheme!r}")
         return f"postgresql+asyncpg://{rest}"
+
+    @property
+    def replica_urls(self) -> list[str]:
+        """The replicas' URLs as libpq gives them (`postgresql://…`), in the order configured."""
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
+
+    @property
+    def async_replica_urls(self) -> list[str]:
+        """The replicas' URLs for SQLAlchemy's asyncpg dialect."""
+        return [f"postgresql+asyncpg://{url.partition('://')[2]}" for url in self.replica_urls]
 
     @property
     def public_base_url(self) -> str:
@@ -255,6 +273,18 @@ def tile_origin(url: str) -> str | None:
         return "'self'"
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
+def _check_database_url(url: str, name: str) -> None:
+    """A `postgres…://host[:port]/database` URL; the message never repeats a password."""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname or ''}…"
+    if not parts.scheme.startswith("postgres") or "://" not in url:
+        raise ValueError(f"{name}: expected postgresql:// URLs, got {shown!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"{name}: the port of {shown!r} is not a number") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError(f"{name}: {shown!r} names no host")
 
 
 def _explain(message: str, raw: Mapping[str, object]) -> str:

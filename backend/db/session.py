@@ -36,10 +36,22 @@ from backend.config import Settings
 from backend.lib.errors import COMMIT_FAILED
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(
+    settings: Settings,
+    *,
+    url: str | None = None,
+    pool_size: int | None = None,
+    connect_timeout: float | None = None,
+) -> AsyncEngine:
+    """The primary's engine; `url` and the rest for a replica's (backend/db/replicas.py)."""
+    connect_args: dict[str, Any] = {
+        "server_settings": {"application_name": "lastmile", "timezone": "UTC"}
+    }
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
     engine = create_async_engine(
-        settings.async_database_url,
-        pool_size=settings.db_pool_size,
+        url or settings.async_database_url,
+        pool_size=pool_size or settings.db_pool_size,
         # No overflow: a connection opened for a burst is closed when returned, and the next
         # burst pays the connect, the type introspection and every statement's PREPARE again.
         max_overflow=0,
@@ -47,7 +59,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # checkout. A connection the server dropped fails its request once, and SQLAlchemy then
         # invalidates the whole pool, so the next requests connect afresh.
         pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "lastmile", "timezone": "UTC"}},
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
     return engine

@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent
 
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
-from backend.db.session import DbSession
+from backend.db.replicas import ReadDbSession, read_from_replica
 from backend.lib.errors import PROBLEM_JSON, DomainError, Forbidden, Invalid, problem_document
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import RateLimiter
@@ -107,7 +107,7 @@ class LiveController(Controller):
     async def shipment_stream(
         self,
         token: FromPath[str],
-        db_session: DbSession,
+        read_db_session: ReadDbSession,
         request: Request[Any, Any, Any],
         live_runtime: NamedDependency[LiveRuntime],
         connection_caps: NamedDependency[ConnectionCaps],
@@ -121,13 +121,18 @@ class LiveController(Controller):
         replays what was missed from the database, then continues live. 429 past the rate of
         new streams or the open streams allowed per token; 503 when this process is full."""
         after = parse_last_event_id(last_event_id)
-        service = LiveService(db_session)
+        service = LiveService(read_db_session)
         shipment_id = await service.shipment_for_token(token)
         await limiter.enforce("streams", token)
         slot = connection_caps.acquire(f"track:{shipment_id}")
         try:
             stream = ShipmentStream(
-                live_runtime.hub, request.app.state.sessionmaker, shipment_id, after, slot.release
+                live_runtime.hub,
+                request.app.state.sessionmaker,
+                shipment_id,
+                after,
+                slot.release,
+                catch_up=read_from_replica(read_db_session),
             )
         except BaseException:
             slot.release()

@@ -2,9 +2,12 @@
 
 The order of work is what makes it gapless: watch the hub first, then read the database, then
 stream. An entry committed before the read is in the replay; one committed after it is
-published after its commit, so the hub (already watching) receives it. The seam is de-duplicated
-by `seq`. Entries of one shipment commit in `seq` order but two processes may publish them out of
-order: a message whose `seq` skips ahead makes the stream read the missing ones from the database.
+published after its commit, so the hub (already watching) receives it. A replay read on a
+replica may miss the newest entries (committed and published before the stream watched, not yet
+replayed there): `catch_up` then reads what follows the replay from the primary before going
+live, a small indexed read. The seam is de-duplicated by `seq`. Entries of one shipment commit
+in `seq` order but two processes may publish them out of order: a message whose `seq` skips
+ahead makes the stream read the missing ones from the database.
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ class ShipmentStream:
         shipment_id: UUID,
         last_seq: int | None,
         on_close: Callable[[], None] = lambda: None,
+        *,
+        catch_up: bool = False,
     ) -> None:
         self.hub = hub
         self.sessionmaker = sessionmaker
         self.shipment_id = shipment_id
         self.last = last_seq or 0
         self.on_close = on_close  # hands back the connection slot
+        self.catch_up = catch_up
         self._watch = hub.shipment(shipment_id)
         self.subscription: Subscription = self._watch.__enter__()
 
@@ -52,6 +58,9 @@ class ShipmentStream:
             yield ServerSentEventMessage(retry=RETRY_MS, comment="stream open")
             for message in replay:
                 yield self._sent(message)
+            if self.catch_up:
+                for message in await self._read_after(self.last):
+                    yield self._sent(message)
             while True:
                 try:
                     delivery = await asyncio.wait_for(self.subscription.next(), KEEPALIVE_SECONDS)

@@ -3,11 +3,12 @@ unknown token is a plain 404."""
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from backend.config import Settings
+from backend.db.replicas import ReadDbSession, ReplicaRouter
 from backend.db.session import DbSession
 from backend.limits.limiter import RateLimiter
 from backend.recipients.schemas import Instruction, PickupPointList, TrackingView
@@ -23,12 +24,16 @@ class RecipientController(Controller):
 
     @get("/{token:str}")
     async def view(
-        self, token: FromPath[Token], db_session: DbSession, settings: NamedDependency[Settings]
+        self,
+        token: FromPath[Token],
+        read_db_session: ReadDbSession,
+        settings: NamedDependency[Settings],
     ) -> TrackingView:
         """Status and history in plain words, window or ETA, stops before yours, the driver's
         position when close, the proof of delivery, the PIN when one is needed, and what you
-        may still change."""
-        return await RecipientService(db_session, settings).view(token)
+        may still change. May be served by a replica a few seconds behind, except right after
+        an instruction from the same caller."""
+        return await RecipientService(read_db_session, settings).view(token)
 
     @post("/{token:str}/instructions", status_code=201)
     async def instruct(
@@ -38,16 +43,21 @@ class RecipientController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
         limiter: NamedDependency[RateLimiter],
-    ) -> TrackingView:
+        replicas: NamedDependency[ReplicaRouter],
+    ) -> Response[TrackingView]:
         """`{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
         `{type: pickup_point, pickup_point_id}`; answers the updated tracking view. 409 once
         delivered or once the driver is within a few stops; 429 past the per-shipment rate."""
         await limiter.enforce("instructions", token)
-        return await RecipientService(db_session, settings).instruct(token, data)
+        view = await RecipientService(db_session, settings).instruct(token, data)
+        return Response(view, status_code=201, cookies=[replicas.remember_write(token)])
 
     @get("/{token:str}/pickup-points")
     async def pickup_points(
-        self, token: FromPath[Token], db_session: DbSession, settings: NamedDependency[Settings]
+        self,
+        token: FromPath[Token],
+        read_db_session: ReadDbSession,
+        settings: NamedDependency[Settings],
     ) -> PickupPointList:
         """The nearest pickup points that can take this parcel, nearest first."""
-        return await RecipientService(db_session, settings).pickup_points(token)
+        return await RecipientService(read_db_session, settings).pickup_points(token)

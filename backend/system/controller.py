@@ -6,6 +6,7 @@ from litestar.enums import MediaType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.db.replicas import ReplicaRouter
 from backend.lib.errors import problem
 from backend.live.hub import LiveRuntime
 
@@ -46,9 +47,15 @@ class HealthController(Controller):
 
     @get("/readyz", exclude_from_auth=True)
     async def readyz(
-        self, engine: NamedDependency[AsyncEngine], live_runtime: NamedDependency[LiveRuntime]
-    ) -> Response[dict[str, str]] | dict[str, str]:
-        """The database and PostGIS answer, and this process can publish to the live feeds."""
+        self,
+        engine: NamedDependency[AsyncEngine],
+        live_runtime: NamedDependency[LiveRuntime],
+        replicas: NamedDependency[ReplicaRouter],
+    ) -> Response[dict[str, str]] | dict[str, object]:
+        """The database and PostGIS answer, and this process can publish to the live feeds.
+        `reads` shows where this process's replica-tolerant reads go: each configured replica's
+        state (`streaming`, `lagging`, `down`, `not_a_replica`, `unknown`) and measured lag. A
+        replica that is down or behind never makes the service unready: the primary serves."""
         try:
             async with engine.connect() as connection:
                 postgis = await connection.scalar(text("SELECT postgis_lib_version()"))
@@ -61,4 +68,9 @@ class HealthController(Controller):
             )
         if live_problem := await live_runtime.health():
             return problem(503, live_problem, code="not_ready", headers={"Retry-After": "5"})
-        return {"status": "ready", "postgis": str(postgis), "live": "ok"}
+        return {
+            "status": "ready",
+            "postgis": str(postgis),
+            "live": "ok",
+            "reads": replicas.health(),
+        }

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from backend.auth.guards import requires, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
+from backend.db.replicas import ReadDbSession
 from backend.db.session import DbSession
 from backend.lib.errors import PayloadTooLarge, decode_body
 from backend.tracking.schemas import PingBatch, PingResult, PositionCollection, TrackFeature
@@ -40,13 +41,15 @@ class TrackingController(Controller):
     @get("/positions", guards=[staff_only])
     async def positions(
         self,
-        db_session: DbSession,
+        read_db_session: ReadDbSession,
         settings: NamedDependency[Settings],
         hub_id: FromQuery[UUID | None] = None,
     ) -> PositionCollection:
         """Latest position of each active driver seen in the last 24 h, as GeoJSON, with
-        `age_seconds` and `stale` (older than `LASTMILE_TRACKING_STALE_SECONDS`)."""
-        return await TrackingService(db_session).positions(hub_id, settings.tracking_stale_seconds)
+        `age_seconds` and `stale` (older than `LASTMILE_TRACKING_STALE_SECONDS`). May be served
+        by a replica up to `LASTMILE_REPLICA_MAX_LAG_SECONDS` behind."""
+        service = TrackingService(read_db_session)
+        return await service.positions(hub_id, settings.tracking_stale_seconds)
 
 
 class DriverTrackController(Controller):

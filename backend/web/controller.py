@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from backend.config import Settings
+from backend.db.replicas import ReadDbSession, ReplicaRouter
 from backend.db.session import DbSession
 from backend.lib.errors import DomainError, NotFound
 from backend.limits.limiter import RateLimiter
@@ -43,12 +44,12 @@ class TrackingPageController(Controller):
         self,
         token: FromPath[str],
         request: Request[Any, Any, Any],
-        db_session: DbSession,
+        read_db_session: ReadDbSession,
         settings: NamedDependency[Settings],
     ) -> Response[str]:
         notice = NOTICE.get(request.query_params.get("done", ""))
-        service = RecipientService(db_session, settings)
-        return await _page(service, PageRepository(db_session), token, notice=notice)
+        service = RecipientService(read_db_session, settings)
+        return await _page(service, PageRepository(read_db_session), token, notice=notice)
 
     @post("/{token:str}", media_type="text/html")
     async def instruct(
@@ -58,6 +59,7 @@ class TrackingPageController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
         limiter: NamedDependency[RateLimiter],
+        replicas: NamedDependency[ReplicaRouter],
     ) -> Response[str] | Redirect:
         """The body is small (`LASTMILE_ANONYMOUS_MAX_BODY_BYTES`): a form flooded with fields is
         refused with 413 before it is parsed."""
@@ -76,7 +78,9 @@ class TrackingPageController(Controller):
             await service.instruct(token, instruction)
         except DomainError as exc:  # an unknown token renders the page's own 404
             return await _page(service, places, token, error=exc.detail, status=exc.status)
-        return Redirect(f"/t/{token}?done=1", status_code=303)
+        # The page it redirects to must show the instruction: read from the primary for a while.
+        cookie = replicas.remember_write(token)
+        return Redirect(f"/t/{token}?done=1", status_code=303, cookies=[cookie])
 
 
 async def _page(
