@@ -273,6 +273,8 @@ def tile_origin(url: str) -> str | None:
         return "'self'"
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
+
+
 def _check_database_url(url: str, name: str) -> None:
     """A `postgres…://host[:port]/database` URL; the message never repeats a password."""
     parts = urlsplit(url)
