@@ -114,7 +114,7 @@ async def test_a_new_window_reaches_the_driver_the_recipient_and_the_tracking_pa
     assert _same_window(tracking.json()["window"], NEW_WINDOW)
     page = await api.client.get(f"/t/{shipment['tracking_token']}")
     assert page.status_code == 200
-    assert "Delivery window" in page.text and "14:00 UTC to 16:00 UTC" in page.text
+    assert "Delivery window" in page.text and "14:00 to 16:00 UTC" in page.text
 
 
 async def test_rescheduling_drops_the_stop_and_tells_the_recipient(
