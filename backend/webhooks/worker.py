@@ -57,7 +57,8 @@ class WebhookWorker:
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
         self._in_flight: Counter[Any] = Counter()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sending = 0  # claimed and not finished yet
+        self._outgoing: asyncio.Queue[Outgoing] = asyncio.Queue()
         self._done: list[tuple[Outgoing, Outcome, datetime]] = []
         self._last_probe = -PROBE_EVERY_SECONDS
         self._probed_last = False
@@ -77,37 +78,53 @@ class WebhookWorker:
         async with Sender(
             allow_private=self.allow_private, max_connections=self.max_in_flight
         ) as sender:
-            while not stop.is_set():
-                try:
-                    recorded, claimed = await self._round(sender)
-                except Exception:
-                    log.exception("webhook worker round failed")
-                    recorded, claimed = 0, 0
-                    await _wait(stop, self.poll_seconds)
-                attempts += recorded
-                if claimed:
-                    continue
-                if self._tasks:
-                    await self._until_batch()
-                elif not self._done:
-                    if until_idle and self._probed_last:
-                        break
-                    if until_idle:  # idle only once failing endpoints were looked at too
-                        self._last_probe = -PROBE_EVERY_SECONDS
-                        continue
-                    await _wait(stop, self.poll_seconds)
-            if self._tasks:
-                await asyncio.wait(self._tasks, timeout=20)
-            if self._done:
-                attempts += (await self._round(sender, final=True))[0]
+            self._outgoing, self._sending = asyncio.Queue(), 0
+            self._in_flight.clear()
+            # A fixed set of senders, each taking the next claimed delivery: no task per attempt.
+            lanes = [asyncio.create_task(self._lane(sender)) for _ in range(self.max_in_flight)]
+            try:
+                attempts += await self._loop(stop, until_idle)
+            finally:
+                for lane in lanes:
+                    lane.cancel()
+                await asyncio.gather(*lanes, return_exceptions=True)
         return attempts
 
-    async def _round(self, sender: Sender, *, final: bool = False) -> tuple[int, int]:
+    async def _loop(self, stop: asyncio.Event, until_idle: bool) -> int:
+        attempts = 0
+        while not stop.is_set():
+            try:
+                recorded, claimed = await self._round()
+            except Exception:
+                log.exception("webhook worker round failed")
+                recorded, claimed = 0, 0
+                await _wait(stop, self.poll_seconds)
+            attempts += recorded
+            if claimed:
+                continue
+            if self._sending:
+                await self._until_batch()
+            elif not self._done:
+                if until_idle and self._probed_last:
+                    break
+                if until_idle:  # idle only once failing endpoints were looked at too
+                    self._last_probe = -PROBE_EVERY_SECONDS
+                    continue
+                await _wait(stop, self.poll_seconds)
+        if self._sending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(20):
+                    await self._until_sent()
+        if self._done:
+            attempts += (await self._round(final=True))[0]
+        return attempts
+
+    async def _round(self, *, final: bool = False) -> tuple[int, int]:
         """One short transaction: record the finished attempts (once enough have finished, a
         quarter of the slots, or a little while has passed), then claim due deliveries with a
         lease for the free slots (once a quarter of them are free). Returns (recorded,
         claimed)."""
-        done = self._finished(force=final or not self._tasks)
+        done = self._finished(force=final or not self._sending)
         room = 0 if final else self._room()
         if not done and not room:
             return 0, 0
@@ -122,7 +139,10 @@ class WebhookWorker:
             self._done = done + self._done  # recorded next round; the leases still hold
             raise
         for row in rows:
-            self._start(sender, _outgoing(row))
+            item = _outgoing(row)
+            self._in_flight[item.endpoint_id] += 1
+            self._outgoing.put_nowait(item)
+        self._sending += len(rows)
         return len(done), len(rows)
 
     def _finished(self, *, force: bool) -> list[tuple[Outgoing, Outcome, datetime]]:
@@ -136,7 +156,7 @@ class WebhookWorker:
         return done
 
     def _room(self) -> int:
-        room = min(self.claim_size, self.max_in_flight - len(self._tasks))
+        room = min(self.claim_size, self.max_in_flight - self._sending)
         # Wait for slots rather than claim in dribs.
         return room if room >= max(1, min(self.claim_size, self.max_in_flight) // 4) else 0
 
@@ -151,11 +171,9 @@ class WebhookWorker:
             probe_failing=self._probe_due(),
         )
 
-    def _start(self, sender: Sender, item: Outgoing) -> None:
-        self._in_flight[item.endpoint_id] += 1
-        task = asyncio.create_task(self._send(sender, item))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _lane(self, sender: Sender) -> None:
+        while True:
+            await self._send(sender, await self._outgoing.get())
 
     async def _until_batch(self) -> None:
         """Until a batch of attempts has finished (or the last one), FLUSH_EVERY_SECONDS at most:
@@ -163,6 +181,11 @@ class WebhookWorker:
         self._batch_done.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._batch_done.wait(), FLUSH_EVERY_SECONDS)
+
+    async def _until_sent(self) -> None:
+        """Until every claimed attempt has finished (on the way out; bounded by the caller)."""
+        while self._sending:
+            await self._until_batch()
 
     def _probe_due(self) -> bool:
         """Failing endpoints are looked at twice a second at most: their retries are seconds
@@ -186,8 +209,8 @@ class WebhookWorker:
             self._in_flight[item.endpoint_id] = left
         else:
             del self._in_flight[item.endpoint_id]
-        # This task leaves `_tasks` when it returns: 1 is the last one.
-        if len(self._done) >= self._flush_batch or len(self._tasks) <= 1:
+        self._sending -= 1
+        if len(self._done) >= self._flush_batch or not self._sending:
             self._batch_done.set()
 
     async def _record(
