@@ -3,8 +3,10 @@ process, with 1 and 2 worker processes, against the raw limit (the same HTTP cli
 the same pre-signed bodies to the same receiver, no database), and again with dead endpoints
 (connections refused) holding pending deliveries beside the healthy ones. It measures; it
 does not gate. Beside each rate it reports the CPU spent per delivery (per post, raw): the
-worker or client processes, the receiver, and PostgreSQL's backends of the bench database with
-its background processes, read from /proc, which outside load changes far less than a rate."""
+worker or client processes, the receiver, and PostgreSQL's processes working for the bench
+database, read from /proc, which outside load changes far less than a rate. (The server's
+shared processes, the WAL writer and the checkpointer, are left out: on a shared machine they
+mostly work for the other databases.)"""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from backend.bench.server import CpuMeter, cpu_seconds
+from backend.bench.server import cpu_seconds
 from backend.config import Settings
 from backend.db.migrations import upgrade
 from backend.db.scratch import recreate_database, with_database
@@ -256,8 +258,8 @@ def _measure(
         proc.start()
     for _ in procs:  # the clock starts once every worker has started up
         ready.acquire(timeout=120)
-    meter = CpuMeter([proc.pid for proc in procs], bench.database_url)
-    asyncio.run(meter.start())
+    workers0 = cpu_seconds([proc.pid for proc in procs])
+    postgres0 = asyncio.run(_postgres_cpu(bench.database_url))
     receiver0 = cpu_seconds([receiver])
     go.set()
     started = time.perf_counter()
@@ -271,7 +273,9 @@ def _measure(
     finally:
         elapsed = time.perf_counter() - started
         # Measured before the workers stop, while their database sessions still exist.
-        asyncio.run(meter.stop())
+        workers_cpu = cpu_seconds([proc.pid for proc in procs]) - workers0
+        postgres = asyncio.run(_postgres_cpu(bench.database_url))
+        postgres_cpu = sum(cpu - postgres0.get(pid, 0.0) for pid, cpu in postgres.items())
         receiver_cpu = cpu_seconds([receiver]) - receiver0
         stop.set()
         for proc in procs:
@@ -279,7 +283,21 @@ def _measure(
             if proc.is_alive():
                 proc.terminate()
     per = 1e6 / max(done, 1)
-    return done / elapsed, Cpu(meter.server * per, receiver_cpu * per, meter.postgres * per)
+    return done / elapsed, Cpu(workers_cpu * per, receiver_cpu * per, postgres_cpu * per)
+
+
+async def _postgres_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process working for this database (its sessions
+    and its autovacuum); a session that starts later counts from zero."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return {row["pid"]: cpu_seconds([row["pid"]]) for row in rows}
 
 
 def _worker_main(bench: WebhooksBench, go: Any, ready: Any, stop_flag: Any) -> None:
