@@ -2,7 +2,11 @@
 process, with 1 and 2 worker processes, against the raw limit (the same HTTP client posting
 the same pre-signed bodies to the same receiver, no database), and again with dead endpoints
 (connections refused) holding pending deliveries beside the healthy ones. It measures; it
-does not gate."""
+does not gate. Beside each rate it reports the CPU spent per delivery (per post, raw): the
+worker or client processes, the receiver, and PostgreSQL's processes working for the bench
+database, read from /proc, which outside load changes far less than a rate. (The server's
+shared processes, the WAL writer and the checkpointer, are left out: on a shared machine they
+mostly work for the other databases.)"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from backend.bench.server import cpu_seconds
 from backend.config import Settings
 from backend.db.migrations import upgrade
 from backend.db.scratch import recreate_database, with_database
@@ -32,6 +37,25 @@ BODY = (
     b'"status": "delivered", "tracking_number": "LM0000000000AB"}, '
     b'"timestamp": "2026-12-01T10:00:01.000000Z", "type": "shipment.delivered"}'
 )
+
+
+@dataclass
+class Cpu:
+    """CPU µs per delivery (raw: per post) of the sending side, the receiver and PostgreSQL."""
+
+    sender: float
+    receiver: float
+    postgres: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.sender + self.receiver + self.postgres
+
+    def __str__(self) -> str:
+        return (
+            f"{self.total:.0f} µs = {self.sender:.0f} sender + {self.receiver:.0f} receiver"
+            f" + {self.postgres:.0f} PostgreSQL"
+        )
 
 
 @dataclass
@@ -94,14 +118,21 @@ def run_webhooks(bench: WebhooksBench) -> str:
         # every configuration alike; the medians are shown.
         raws: dict[int, list[float]] = {n: [] for n in bench.workers}
         runs: dict[tuple[int, int], list[float]] = {}
+        cpus: dict[Any, list[Cpu]] = {}
         for _ in range(bench.repeat):
             for n in bench.workers:
-                raws[n].append(_raw(spawn, port, bench, n))
-                say(f"raw, {n} process(es): {raws[n][-1]:,.0f}/s")
+                rate, cpu = _raw(spawn, receiver.pid, port, bench, n)
+                raws[n].append(rate)
+                cpus.setdefault(("raw", n), []).append(cpu)
+                say(f"raw, {n} process(es): {rate:,.0f}/s, CPU per post {cpu}")
                 for dead in (0, bench.dead_endpoints):
-                    rate = _measure(spawn, port, bench, n, dead)
+                    rate, cpu = _measure(spawn, receiver.pid, port, bench, n, dead)
                     runs.setdefault((n, dead), []).append(rate)
-                    say(f"{n} worker(s), {dead} dead endpoints: {rate:,.0f} deliveries/s")
+                    cpus.setdefault((n, dead), []).append(cpu)
+                    say(
+                        f"{n} worker(s), {dead} dead endpoints: {rate:,.0f} deliveries/s,"
+                        f" CPU per delivery {cpu}"
+                    )
         raw = {n: statistics.median(v) for n, v in raws.items()}
         rates = {key: statistics.median(v) for key, v in runs.items()}
         table = [("workers", "dead endpoints", "deliveries/s", "raw limit/s", "ratio", "runs")]
@@ -125,7 +156,14 @@ def run_webhooks(bench: WebhooksBench) -> str:
             )
         widths = [max(len(r[i]) for r in table) for i in range(6)]
         lines = [" | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table]
-        rows = [*lines, "", *rows]
+        rows = [*lines, "", *rows, "", "CPU per delivery (raw: per post), median of the runs:"]
+        for key, measured in cpus.items():
+            name = (
+                f"raw, {key[1]} process(es)"
+                if key[0] == "raw"
+                else f"{key[0]} worker(s), {key[1]} dead"
+            )
+            rows.append(f"  {name}: {_median_cpu(measured)}")
         rows.append("targets: >= 2,000 deliveries/s and >= 0.5 of the raw limit")
     finally:
         receiver.terminate()
@@ -188,6 +226,14 @@ async def _seed(bench: WebhooksBench, port: int, dead: int) -> None:
         await connection.close()
 
 
+def _median_cpu(measured: list[Cpu]) -> Cpu:
+    return Cpu(
+        statistics.median(c.sender for c in measured),
+        statistics.median(c.receiver for c in measured),
+        statistics.median(c.postgres for c in measured),
+    )
+
+
 async def _healthy_delivered(url: str) -> int:
     connection = await asyncpg.connect(url)
     try:
@@ -199,7 +245,9 @@ async def _healthy_delivered(url: str) -> int:
         await connection.close()
 
 
-def _measure(spawn: Any, port: int, bench: WebhooksBench, workers: int, dead: int) -> float:
+def _measure(
+    spawn: Any, receiver: int, port: int, bench: WebhooksBench, workers: int, dead: int
+) -> tuple[float, Cpu]:
     asyncio.run(_seed(bench, port, dead))
     stop, go, ready = spawn.Event(), spawn.Event(), spawn.Semaphore(0)
     procs = [
@@ -210,6 +258,9 @@ def _measure(spawn: Any, port: int, bench: WebhooksBench, workers: int, dead: in
         proc.start()
     for _ in procs:  # the clock starts once every worker has started up
         ready.acquire(timeout=120)
+    workers0 = cpu_seconds([proc.pid for proc in procs])
+    postgres0 = asyncio.run(_postgres_cpu(bench.database_url))
+    receiver0 = cpu_seconds([receiver])
     go.set()
     started = time.perf_counter()
     done = 0
@@ -221,12 +272,32 @@ def _measure(spawn: Any, port: int, bench: WebhooksBench, workers: int, dead: in
                 break
     finally:
         elapsed = time.perf_counter() - started
+        # Measured before the workers stop, while their database sessions still exist.
+        workers_cpu = cpu_seconds([proc.pid for proc in procs]) - workers0
+        postgres = asyncio.run(_postgres_cpu(bench.database_url))
+        postgres_cpu = sum(cpu - postgres0.get(pid, 0.0) for pid, cpu in postgres.items())
+        receiver_cpu = cpu_seconds([receiver]) - receiver0
         stop.set()
         for proc in procs:
             proc.join(30)
             if proc.is_alive():
                 proc.terminate()
-    return done / elapsed
+    per = 1e6 / max(done, 1)
+    return done / elapsed, Cpu(workers_cpu * per, receiver_cpu * per, postgres_cpu * per)
+
+
+async def _postgres_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process working for this database (its sessions
+    and its autovacuum); a session that starts later counts from zero."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return {row["pid"]: cpu_seconds([row["pid"]]) for row in rows}
 
 
 def _worker_main(bench: WebhooksBench, go: Any, ready: Any, stop_flag: Any) -> None:
@@ -258,7 +329,9 @@ def _worker_main(bench: WebhooksBench, go: Any, ready: Any, stop_flag: Any) -> N
     asyncio.run(main())
 
 
-def _raw(spawn: Any, port: int, bench: WebhooksBench, processes: int) -> float:
+def _raw(
+    spawn: Any, receiver: int, port: int, bench: WebhooksBench, processes: int
+) -> tuple[float, Cpu]:
     """The same client, the same pre-signed bodies, the same receiver; no database."""
     queue, go, ready = spawn.Queue(), spawn.Event(), spawn.Semaphore(0)
     per_process = bench.deliveries // processes
@@ -272,16 +345,21 @@ def _raw(spawn: Any, port: int, bench: WebhooksBench, processes: int) -> float:
         proc.start()
     for _ in procs:  # all start sending together
         ready.acquire(timeout=120)
+    receiver0 = cpu_seconds([receiver])
     go.set()
     results = [queue.get(timeout=bench.time_limit + 120) for _ in procs]
+    receiver_cpu = cpu_seconds([receiver]) - receiver0
     for proc in procs:
         proc.join(10)
-    # Each process times its own sending (not its start-up); they run side by side.
-    return sum(sent for sent, _ in results) / max(elapsed for _, elapsed in results)
+    # Each process times its own sending (not its start-up) and its CPU; they run side by side.
+    sent = sum(result[0] for result in results)
+    per = 1e6 / max(sent, 1)
+    cpu = Cpu(sum(result[2] for result in results) * per, receiver_cpu * per)
+    return sent / max(result[1] for result in results), cpu
 
 
 def _raw_main(port: int, count: int, concurrency: int, queue: Any, go: Any, ready: Any) -> None:
-    async def main() -> tuple[int, float]:
+    async def main() -> tuple[int, float, float]:
         keys = [secret_key(new_secret())]
         url = f"http://127.0.0.1:{port}/raw"
         items = [
@@ -291,7 +369,7 @@ def _raw_main(port: int, count: int, concurrency: int, queue: Any, go: Any, read
         async with Sender(allow_private=True, max_connections=concurrency) as sender:
             ready.release()
             await asyncio.to_thread(go.wait)
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), time.process_time()
 
             async def lane(start: int) -> None:
                 nonlocal ok
@@ -300,7 +378,7 @@ def _raw_main(port: int, count: int, concurrency: int, queue: Any, go: Any, read
                     ok += outcome.delivered
 
             await asyncio.gather(*(lane(i) for i in range(concurrency)))
-            return ok, time.perf_counter() - started
+            return ok, time.perf_counter() - started, time.process_time() - cpu0
 
     queue.put(asyncio.run(main()))
 

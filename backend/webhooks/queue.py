@@ -1,8 +1,8 @@
 """SQL of the delivery workers: claim due deliveries, record what each attempt did."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -27,6 +27,22 @@ _DUE_OF_ENDPOINT = """
 """
 # Five days of nothing but failures disable an endpoint.
 FAILING_LIMIT = timedelta(days=5)
+
+
+@dataclass(slots=True)
+class Outcomes:
+    """A batch of finished attempts, column by column as `record` sends them."""
+
+    delivery_ids: list[UUID] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)  # the delivery's new status
+    started_at: list[datetime] = field(default_factory=list)
+    duration_ms: list[int] = field(default_factory=list)
+    status_codes: list[int | None] = field(default_factory=list)
+    errors: list[str | None] = field(default_factory=list)
+    response_bodies: list[str | None] = field(default_factory=list)
+    next_attempt_at: list[datetime | None] = field(default_factory=list)
+    healthy: set[UUID] = field(default_factory=set)  # endpoints that answered 2xx
 
 
 class DeliveryQueue:
@@ -72,21 +88,25 @@ class DeliveryQueue:
                       ORDER BY random()) e
                 CROSS JOIN LATERAL ({_DUE_OF_ENDPOINT} LIMIT 1) d
                 LIMIT greatest($2 / 8, 1)
-            ), candidates AS (
-                SELECT id FROM healthy UNION ALL SELECT id FROM failing
             ), due AS (
+                -- `= ANY(ARRAY(...))`: the few candidates are looked up by primary key, never
+                -- by a hash join over the whole table.
                 SELECT d.id FROM webhook_deliveries d
-                WHERE d.id IN (SELECT id FROM candidates)
+                WHERE d.id = ANY(ARRAY(SELECT id FROM healthy UNION ALL SELECT id FROM failing))
                   AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
                 FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE webhook_deliveries d SET lease_until = $1::timestamptz + $5::interval,
+                                                attempts = d.attempts + 1
+                WHERE d.id = ANY(ARRAY(SELECT id FROM due))
+                RETURNING d.id, d.endpoint_id, d.attempts, d.event_id
             )
-            UPDATE webhook_deliveries d SET lease_until = $1::timestamptz + $5::interval,
-                                            attempts = d.attempts + 1
-            FROM due, webhook_events ev, webhook_endpoints e
-            WHERE d.id = due.id AND ev.id = d.event_id AND e.id = d.endpoint_id
-            RETURNING d.id, d.endpoint_id, d.attempts, d.event_id, ev.body, e.url, e.secret,
-                      CASE WHEN e.previous_secret_expires_at > $1 THEN e.previous_secret END
-                          AS previous_secret
+            SELECT c.id, c.endpoint_id, c.attempts, c.event_id, ev.body, e.url, e.secret,
+                   CASE WHEN e.previous_secret_expires_at > $1 THEN e.previous_secret END
+                       AS previous_secret
+            FROM claimed c
+            JOIN webhook_events ev ON ev.id = c.event_id
+            JOIN webhook_endpoints e ON e.id = c.endpoint_id
             """,
             now,
             limit,
@@ -96,13 +116,12 @@ class DeliveryQueue:
             probe_failing,
         )
 
-    async def record(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """(delivery, attempt, new status, started, ms, HTTP status, error, response body,
-        next attempt at) per attempt: log it and settle its delivery, unless a later attempt
-        of the delivery was claimed meanwhile (a lapsed lease)."""
-        if not rows:
+    async def record(self, outcomes: Outcomes) -> None:
+        """Log each attempt and settle its delivery, unless a later attempt of the delivery
+        was claimed meanwhile (a lapsed lease); endpoints that answered 2xx are healthy again.
+        One statement for the whole batch."""
+        if not outcomes.delivery_ids:
             return
-        columns = list(zip(*rows, strict=True))
         await (await self.raw()).execute(
             """
             WITH r AS (
@@ -114,6 +133,9 @@ class DeliveryQueue:
                 INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms,
                                               status_code, error, response_body)
                 SELECT id, attempt, started_at, ms, code, error, body FROM r
+            ), healthy AS (
+                UPDATE webhook_endpoints SET failing_since = NULL
+                WHERE id = ANY($10::uuid[]) AND failing_since IS NOT NULL
             )
             UPDATE webhook_deliveries d
             SET status = r.status, lease_until = NULL, last_status_code = r.code,
@@ -121,7 +143,16 @@ class DeliveryQueue:
                 delivered_at = CASE WHEN r.status = 'delivered' THEN r.started_at END
             FROM r WHERE d.id = r.id AND d.attempts = r.attempt
             """,
-            *[list(column) for column in columns],
+            outcomes.delivery_ids,
+            outcomes.attempts,
+            outcomes.statuses,
+            outcomes.started_at,
+            outcomes.duration_ms,
+            outcomes.status_codes,
+            outcomes.errors,
+            outcomes.response_bodies,
+            outcomes.next_attempt_at,
+            sorted(outcomes.healthy),
         )
 
     async def hold_endpoints(self, until: Sequence[tuple[UUID, datetime]], now: datetime) -> None:
@@ -141,19 +172,19 @@ class DeliveryQueue:
                 now,
             )
 
-    async def relax_durability(self) -> None:
-        """Worker bookkeeping may skip the wait for the WAL flush: a crash loses at most the
-        last claims and outcomes, and that only means an event sent again with the same
-        `webhook-id` (deliveries are at least once anyway)."""
-        await (await self.raw()).execute("SET LOCAL synchronous_commit = off")
-
-    async def endpoints_healthy(self, endpoint_ids: Sequence[UUID]) -> None:
-        if endpoint_ids:
-            await (await self.raw()).execute(
-                "UPDATE webhook_endpoints SET failing_since = NULL"
-                " WHERE id = ANY($1::uuid[]) AND failing_since IS NOT NULL",
-                list(endpoint_ids),
-            )
+    async def worker_settings(self) -> None:
+        """For this transaction: worker bookkeeping may skip the wait for the WAL flush (a
+        crash loses at most the last claims and outcomes, and that only means an event sent
+        again with the same `webhook-id`: deliveries are at least once anyway). No bitmap
+        scans: misled by per-endpoint estimates, the planner would read an endpoint's whole
+        backlog and sort it instead of walking the due index in order up to the claim's limit.
+        And generic plans: the claim and the record run several times a second with the same
+        shape, and planning the claim cost more than running it."""
+        await (await self.raw()).execute(
+            "SELECT set_config('synchronous_commit', 'off', true),"
+            " set_config('enable_bitmapscan', 'off', true),"
+            " set_config('plan_cache_mode', 'force_generic_plan', true)"
+        )
 
     async def endpoints_failing(
         self, endpoint_ids: Sequence[UUID], gone: Sequence[UUID], now: datetime
