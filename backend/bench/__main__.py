@@ -14,7 +14,7 @@ import sys
 import asyncpg
 
 from backend.bench.fleet.cli import add_fleet_parser, fleet_bench
-from backend.bench.fleet.run import run_fleet
+from backend.bench.fleet.run import fleet_table
 from backend.bench.kpis import add_kpis_parser, kpis_bench, run_kpis
 from backend.bench.limits import LimitsBench, run_limits
 from backend.bench.live import run_live
@@ -166,7 +166,7 @@ def run_bench(args: argparse.Namespace) -> int:
         return run_and_print(lambda say: run_kpis(bench_kpis, say), args.output)
     if args.command == "fleet":
         bench_fleet = fleet_bench(args, database_url(args, "lastmile_bench_fleet"))
-        return run_and_print(lambda say: run_fleet(bench_fleet, say), args.output)
+        return run_and_print(lambda say: fleet_table(bench_fleet, say), args.output)
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

@@ -48,7 +48,18 @@ def server_env(bench: FleetBench, streams: int) -> dict[str, str]:
     }
 
 
-async def run_fleet(bench: FleetBench, say: Callable[[str], None] = print) -> str:
+@dataclass
+class FleetRun:
+    steps: list[StepResult]
+    calibration: Calibration | None
+    table: str
+
+
+async def fleet_table(bench: FleetBench, say: Callable[[str], None] = print) -> str:
+    return (await run_fleet(bench, say)).table
+
+
+async def run_fleet(bench: FleetBench, say: Callable[[str], None] = print) -> FleetRun:
     tag = secrets.token_hex(4)
     seeded = bench.seeded
     streams = round(bench.rates.streams_per_driver * seeded)
@@ -77,7 +88,8 @@ async def run_fleet(bench: FleetBench, say: Callable[[str], None] = print) -> st
             steps.append(
                 await one_step(bench, server, tag, bench.drivers, step, bench.timeline, say)
             )
-    return render(bench, seeded, seed_seconds, steps, calibration)
+    table = render(bench, seeded, seed_seconds, steps, calibration)
+    return FleetRun(steps, calibration, table)
 
 
 async def one_step(
