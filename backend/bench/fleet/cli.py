@@ -45,6 +45,12 @@ def add_fleet_parser(commands: Any) -> None:
     add("--connections", type=int, default=d.connections, help="connections per generator process")
     add("--timeout", type=float, default=d.timeout, help="seconds from schedule; later = error")
     add("--no-calibrate", action="store_true", help="skip the CPU cost of each kind alone")
+    add(
+        "--reuse",
+        action="store_true",
+        help="use the fleet already seeded in the database if it is large enough (with "
+        "`scripts/bench --keep fleet`, which keeps the database)",
+    )
     add("--output", help="also write the table to this file")
 
 
@@ -64,4 +70,5 @@ def fleet_bench(args: argparse.Namespace, database_url: str) -> FleetBench:
         connections=args.connections,
         timeout=args.timeout,
         calibrate=not args.no_calibrate,
+        reuse=args.reuse,
     )

@@ -197,10 +197,12 @@ class Generator:
         """One request on a pooled connection; its latency from `due`, recorded under its
         kind and phase. The answer's body, or b"" after an error (counted)."""
         phase = self.share.timeline.phase(due - self.t0)
+        taken = False  # a slot of the pool is held, and must go back whatever happens
         connection: WireConnection | None = None
         try:
             async with asyncio.timeout_at(self.deadline(due)):
                 connection = await self.pool.get()
+                taken = True
                 if connection is not None:
                     try:
                         answer = await connection.request(request_head, body)
@@ -215,7 +217,8 @@ class Generator:
         except (TimeoutError, WireError, OSError, ValueError, IndexError) as exc:
             if connection is not None:
                 await self._discard(connection)
-            self.pool.put_nowait(None)
+            if taken:
+                self.pool.put_nowait(None)
             self.outcome.errors[(kind, "timeout" if isinstance(exc, TimeoutError) else "io")] += 1
             return b""
         self.pool.put_nowait(connection)

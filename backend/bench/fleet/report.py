@@ -187,7 +187,7 @@ def _budget(bench: FleetBench, calibration: Calibration) -> list[str]:
 def render(
     bench: FleetBench,
     seeded: int,
-    seed_seconds: float,
+    seed_seconds: float | None,
     steps: list[StepResult],
     calibration: Calibration | None,
 ) -> str:
@@ -199,7 +199,9 @@ def render(
         f"{bench.pool_size} each; generator {bench.procs} process(es) x {bench.connections} "
         f"connections, timeout {bench.timeout:.0f} s",
         f"Seeded {seeded:,} drivers x {bench.stops} stops set-based in {seed_seconds:.0f} s "
-        "(VACUUM ANALYZE included)",
+        "(VACUUM ANALYZE included)"
+        if seed_seconds is not None
+        else f"A fleet of at least {seeded:,} drivers x {bench.stops} stops seeded before (--reuse)",
         "",
     ]
     for step in steps:

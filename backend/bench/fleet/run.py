@@ -8,13 +8,14 @@ import multiprocessing
 import resource
 import secrets
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.bench.fleet.actors import Clock, Driver, decode_pull, head
 from backend.bench.fleet.generator import Outcome, Share, generator_process
 from backend.bench.fleet.report import Calibration, StepResult, render
-from backend.bench.fleet.seed import Names, bind_devices, seed_fleet
+from backend.bench.fleet.seed import Names, bind_devices, seed_fleet, seeded_fleet
 from backend.bench.fleet.spec import FleetBench, Timeline
 from backend.bench.live import allow_open_files
 from backend.bench.server import (
@@ -28,7 +29,6 @@ from backend.bench.server import (
 )
 from backend.bench.wire import WireConnection
 
-CALIBRATION_STEP = 0
 CALIBRATION_CLIENTS = 8
 
 
@@ -60,31 +60,37 @@ async def fleet_table(bench: FleetBench, say: Callable[[str], None] = print) -> 
 
 
 async def run_fleet(bench: FleetBench, say: Callable[[str], None] = print) -> FleetRun:
-    tag = secrets.token_hex(4)
     seeded = bench.seeded
     streams = round(bench.rates.streams_per_driver * seeded)
     allow_open_files(streams + bench.procs * bench.connections + 1_024)
-    say(f"[fleet] fresh database; seeding {seeded:,} drivers x {bench.stops} stops (set-based)")
-    await fresh_database(bench.database_url)
-    seed_seconds = await seed_fleet(bench.database_url, tag, seeded, bench.stops)
-    say(f"[fleet] seeded in {seed_seconds:.0f} s")
+    reused = await seeded_fleet(bench.database_url, seeded, bench.stops) if bench.reuse else None
+    seed_seconds: float | None = None
+    if reused:
+        tag = reused
+        say(f"[fleet] reusing the fleet seeded in {bench.database_url}")
+    else:
+        tag = secrets.token_hex(4)
+        say(f"[fleet] fresh database; seeding {seeded:,} drivers x {bench.stops} stops")
+        await fresh_database(bench.database_url)
+        seed_seconds = await seed_fleet(bench.database_url, tag, seeded, bench.stops)
+        say(f"[fleet] seeded in {seed_seconds:.0f} s")
+    run_label = secrets.token_hex(2)
     env = server_env(bench, streams)
     steps: list[StepResult] = []
     with api_process(env, workers=bench.workers, log_prefix="lastmile-bench-fleet-") as server:
         say(f"[fleet] server on {server.base_url}, {bench.workers} worker(s)")
         calibration = None
         if bench.calibrate:
-            calibration = await calibrate(bench, server, tag)
+            calibration = await calibrate(bench, server, tag, f"{run_label}c")
             say("[fleet] calibrated CPU per request kind")
-        step = CALIBRATION_STEP
-        for size in bench.steps:
-            step += 1
+        for n, size in enumerate(bench.steps, start=1):
+            step = f"{run_label}s{n}"
             result = await one_step(bench, server, tag, size, step, bench.search_timeline, say)
             steps.append(result)
             if not result.passed:
                 break
         if bench.full_run:
-            step += 1
+            step = f"{run_label}full"
             steps.append(
                 await one_step(bench, server, tag, bench.drivers, step, bench.timeline, say)
             )
@@ -97,7 +103,7 @@ async def one_step(
     server: Server,
     tag: str,
     drivers: int,
-    step: int,
+    step: str,
     timeline: Timeline,
     say: Callable[[str], None],
 ) -> StepResult:
@@ -122,7 +128,7 @@ async def one_step(
             bench.rates,
             bench.connections,
             bench.timeout,
-            seed=step * 1_000 + i,
+            seed=zlib.crc32(f"{step}-{i}".encode()),
         )
         for i in range(procs)
     ]
@@ -178,13 +184,13 @@ _KINDS = (
 )
 
 
-async def calibrate(bench: FleetBench, server: Server, tag: str) -> Calibration:
+async def calibrate(bench: FleetBench, server: Server, tag: str, step: str) -> Calibration:
     """Closed loop, one kind at a time, `CALIBRATION_CLIENTS` drivers on their own devices:
     server and PostgreSQL CPU seconds per request of each kind (pushes of 10 events, the middle
     of 1-20)."""
     clients = min(CALIBRATION_CLIENTS, bench.seeded)
-    await bind_devices(bench.database_url, tag, clients, CALIBRATION_STEP)
-    names = Names(tag, bench.stops, CALIBRATION_STEP)
+    await bind_devices(bench.database_url, tag, clients, step)
+    names = Names(tag, bench.stops, step)
     host = server.base_url.removeprefix("http://")
     drivers = [Driver(k, names, host) for k in range(clients)]
     clock = Clock(time.time(), time.monotonic())

@@ -80,6 +80,8 @@ FROM fleet_plan
 """
 
 DEVICES = """
+DELETE FROM latest_positions;
+
 INSERT INTO devices (id, driver_id, device_id)
 SELECT md5(:tag || 'dev' || :step || '-' || k)::uuid, md5(:tag || 'd' || k)::uuid,
        'fleet-' || :tag || '-' || :step || '-' || k
@@ -111,7 +113,7 @@ class Names:
 
     tag: str
     stops: int
-    step: int
+    step: str  # a run's own label and the fleet size's number: fresh devices and sessions
 
     def device_id(self, k: int) -> str:
         return f"fleet-{self.tag}-{self.step}-{k}"
@@ -151,6 +153,32 @@ class Names:
         return hashlib.md5(f"t{n}".encode()).hexdigest() + hashlib.md5(f"T{n}".encode()).hexdigest()
 
 
+async def seeded_fleet(url: str, drivers: int, stops: int) -> str | None:
+    """The tag of a fleet already seeded in this database with at least `drivers` drivers of
+    `stops` stops, or None (`--reuse`)."""
+    try:
+        connection = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError):
+        return None
+    try:
+        code = await connection.fetchval("SELECT min(code) FROM hubs WHERE code LIKE 'FLEET-%'")
+        if code is None:
+            return None
+        tag = code.split("-")[1]
+        found = await connection.fetchval(
+            "SELECT count(*) FROM drivers WHERE name LIKE 'Fleet driver %'"
+        )
+        route = md5_uuid(f"{tag}r0")
+        on_route = await connection.fetchval(
+            "SELECT count(*) FROM stops WHERE route_id = $1", route
+        )
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await connection.close()
+    return tag if found >= drivers and on_route == stops else None
+
+
 async def seed_fleet(url: str, tag: str, drivers: int, stops: int, chunk: int = 500) -> float:
     """Seeds `drivers` drivers of `stops` stops each; returns the seconds it took (ANALYZE
     included: the statistics a bulk load leaves behind would mislead the planner)."""
@@ -178,9 +206,10 @@ async def seed_fleet(url: str, tag: str, drivers: int, stops: int, chunk: int = 
     return time.monotonic() - started
 
 
-async def bind_devices(url: str, tag: str, drivers: int, step: int) -> None:
+async def bind_devices(url: str, tag: str, drivers: int, step: str) -> None:
     """A fresh handheld per driver for this step, bound to it, and a session for each driver
-    and dispatcher (what signing in would have made)."""
+    and dispatcher (what signing in would have made). The drivers of an earlier step go off
+    shift: their latest positions go, so the ETA refresh covers only the drivers on the road."""
     values: dict[str, object] = {
         "tag": tag,
         "step": step,

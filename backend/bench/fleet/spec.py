@@ -72,6 +72,7 @@ class FleetBench:
     connections: int = 64  # keep-alive connections per generator process
     timeout: float = 10.0  # seconds from a request's scheduled time; later is an error
     calibrate: bool = True
+    reuse: bool = False  # a fleet already seeded in the database, if large enough
 
     @property
     def seeded(self) -> int:
