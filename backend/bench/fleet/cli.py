@@ -39,6 +39,11 @@ def add_fleet_parser(commands: Any) -> None:
         help="the search's shift start, steady and shift end seconds",
     )
     add("--search-only", action="store_true", help="no full run after the search")
+    add(
+        "--past-miss",
+        action="store_true",
+        help="measure every size of --step, not only up to the first miss (how it degrades)",
+    )
     add("--workers", type=int, default=d.workers, help="API worker processes")
     add("--pool-size", type=int, default=d.pool_size, help="LASTMILE_DB_POOL_SIZE per worker")
     add("--procs", type=int, default=d.procs, help="generator processes")
@@ -64,6 +69,7 @@ def fleet_bench(args: argparse.Namespace, database_url: str) -> FleetBench:
         steps=tuple(int(x) for x in args.step.split(",") if x),
         search_timeline=Timeline(start, steady, end),
         full_run=not args.search_only,
+        search_past_miss=args.past_miss,
         workers=args.workers,
         pool_size=args.pool_size,
         procs=args.procs,

@@ -66,6 +66,7 @@ class FleetBench:
     steps: tuple[int, ...] = ()
     search_timeline: Timeline = field(default_factory=lambda: Timeline(60.0, 60.0, 30.0))
     full_run: bool = True
+    search_past_miss: bool = False  # measure every size, not only up to the first miss
     workers: int = 2
     pool_size: int = 10
     procs: int = 2
