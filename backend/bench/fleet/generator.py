@@ -196,6 +196,8 @@ class Generator:
     async def call(self, kind: str, due: float, request_head: bytes, body: bytes = b"") -> bytes:
         """One request on a pooled connection; its latency from `due`, recorded under its
         kind and phase. The answer's body, or b"" after an error (counted)."""
+        if self.stale(kind, due):
+            return b""
         phase = self.share.timeline.phase(due - self.t0)
         taken = False  # a slot of the pool is held, and must go back whatever happens
         connection: WireConnection | None = None
@@ -228,6 +230,14 @@ class Generator:
             return b""
         return answer.body
 
+    def stale(self, kind: str, due: float) -> bool:
+        """Past its timeout before it is even sent (the generator fell that far behind): an
+        error at no further cost, so a late generator catches up instead of falling further."""
+        if time.monotonic() < due + self.share.timeout:
+            return False
+        self.outcome.errors[(kind, "timeout")] += 1
+        return True
+
     @staticmethod
     async def _discard(connection: WireConnection) -> None:
         with contextlib.suppress(Exception):
@@ -251,6 +261,8 @@ class Generator:
     def push(self, driver: Driver, due: float) -> Awaitable[None] | None:
         if driver.flushing and due - self.t0 >= self.share.timeline.end_begins:
             return None  # offline until its flush
+        if self.stale("push", due):
+            return None
         events = self.random.randint(*self.share.rates.push_events)
         return self._push("push", driver, due, driver.push_body(events, self.clock))
 
