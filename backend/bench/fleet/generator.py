@@ -164,9 +164,13 @@ class Generator:
     async def run(self) -> Outcome:
         self.plan()
         cpu0 = time.process_time()
+        give_up = self.t0 + self.share.timeline.total + self.share.timeout
         while self.heap:
             due, _, job = self.heap[0]
             now = time.monotonic()
+            if now > give_up:  # so far behind that the run would never end: the rest is lost
+                self.outcome.errors[("generator", "not sent")] += len(self.heap)
+                break
             if due > now:
                 await asyncio.sleep(due - now)
                 continue
