@@ -13,6 +13,8 @@ import sys
 
 import asyncpg
 
+from backend.bench.fleet.cli import add_fleet_parser, fleet_bench
+from backend.bench.fleet.run import fleet_table
 from backend.bench.kpis import add_kpis_parser, kpis_bench, run_kpis
 from backend.bench.limits import LimitsBench, run_limits
 from backend.bench.live import run_live
@@ -74,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add("--output", help="also write the table to this file")
     add_live_parser(commands)
+    add_fleet_parser(commands)
     add_kpis_parser(commands)
     limits = commands.add_parser(
         "limits",
@@ -124,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_bench(args)
     finally:
         if not args.keep and args.command != "middleware":
-            asyncio.run(_drop_quietly(database_url(args)))
+            name = "lastmile_bench_fleet" if args.command == "fleet" else "lastmile_bench"
+            asyncio.run(_drop_quietly(database_url(args, name)))
 
 
 async def _drop_quietly(url: str) -> None:
@@ -160,6 +164,9 @@ def run_bench(args: argparse.Namespace) -> int:
         )
         bench_kpis = kpis_bench(args, url)
         return run_and_print(lambda say: run_kpis(bench_kpis, say), args.output)
+    if args.command == "fleet":
+        bench_fleet = fleet_bench(args, database_url(args, "lastmile_bench_fleet"))
+        return run_and_print(lambda say: fleet_table(bench_fleet, say), args.output)
     if args.command == "live":
         bench_live = live_bench(args, database_url(args))
         return run_and_print(lambda say: run_live(bench_live, say), args.output)

@@ -1,0 +1,1 @@
+"""`scripts/bench fleet`: an open-loop day of a delivery fleet against the API (docs/benchmarks.md)."""
