@@ -31,6 +31,7 @@ from backend.db.session import make_engine, make_sessionmaker, provide_db_sessio
 from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DeviceController, DriverController
 from backend.idempotency.middleware import IdempotencyMiddleware
+from backend.incidents.thresholds_controller import HubIncidentRulesController
 from backend.kpis.controller import KpiController
 from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
@@ -105,6 +106,7 @@ CONTROLLERS = [
     PlanController,
     DisruptionController,
     KpiController,
+    HubIncidentRulesController,
 ]
 
 

@@ -124,6 +124,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kpi_max_range_days: Annotated[int, Meta(ge=1, le=3660)] = 92
     kpi_check_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 900.0
     kpi_check_days: Annotated[int, Meta(ge=1, le=92)] = 7
+    # Incident detection (docs/incidents-detection.md): how often the rules and the escalation
+    # run, and the escalation delay of hubs that set none.
+    detection_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    incident_escalation_minutes: Annotated[int, Meta(ge=1, le=10_080)] = 15
 
     def __post_init__(self) -> None:
         from backend.planning.settings import check_planning_settings

@@ -15,6 +15,7 @@ from backend.disruptions.models import Disruption, HubContingency
 from backend.drivers.models import Device, Driver, Vehicle
 from backend.idempotency.models import IdempotencyKey
 from backend.incidents.models import Incident, IncidentActivity
+from backend.incidents.rules.models import HubIncidentRule, HubIncidentSettings, IncidentFault
 from backend.kpis.models import KpiDaily, KpiDirtyShipment, KpiShipmentFact, KpiTarget
 from backend.limits.models import RateLimitBucket
 from backend.live.models import ShipmentFeedEntry
@@ -63,9 +64,12 @@ __all__ = [
     "DriverSync",
     "Hub",
     "HubContingency",
+    "HubIncidentRule",
+    "HubIncidentSettings",
     "IdempotencyKey",
     "Incident",
     "IncidentActivity",
+    "IncidentFault",
     "KpiDaily",
     "KpiDirtyShipment",
     "KpiShipmentFact",

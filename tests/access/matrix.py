@@ -476,6 +476,11 @@ MATRIX: dict[str, Row] = {
     "PUT /v1/kpis/targets/{hub_id}/{kpi}": Row(ADMIN, body=lambda w, c: {"min": 0.9}),
     "DELETE /v1/kpis/targets/{hub_id}/{kpi}": Row(ADMIN),
     "PUT /v1/hubs/{hub_id}/contingency": Row(STAFF, body=lambda w, c: {}),
+    "GET /v1/hubs/{hub_id}/incident-rules": Row(STAFF),
+    "PUT /v1/hubs/{hub_id}/incident-rules": Row(
+        STAFF,
+        body=lambda w, c: {"rules": [{"kind": "late_risk", "threshold": 30, "severity": "high"}]},
+    ),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),
     "POST /v1/auth/logout": Row(USERS),
