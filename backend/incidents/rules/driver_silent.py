@@ -2,10 +2,12 @@
 newest GPS fix or the newest push from any of their devices) is older than the threshold.
 Clears when a ping or a push arrives, or when the route has nothing left to do."""
 
-from backend.incidents.rules.rule import HUB_RULE, MINUTES_MAX, Rule
+from backend.incidents.rules.rule import MINUTES_MAX, Rule, hub_rule
+
+THRESHOLD, SEVERITY = 15, "high"
 
 SQL = f"""
-WITH {HUB_RULE}
+WITH {hub_rule(THRESHOLD, SEVERITY)}
 SELECT DISTINCT ON (r.driver_id)
        'driver:' || r.driver_id AS subject, r.hub_id, r.id AS route_id, NULL::uuid AS shipment_id,
        r.driver_id, t.severity,
@@ -40,7 +42,7 @@ RULE = Rule(
     unit="minutes",
     minimum=1,
     maximum=MINUTES_MAX,
-    default_threshold=15,
-    default_severity="high",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
 )

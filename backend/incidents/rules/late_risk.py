@@ -2,10 +2,12 @@
 is past the shipment's window end by more than the threshold. Clears when the ETA comes back
 inside the margin, the shipment is done (its ETA is dropped) or the stop leaves the route."""
 
-from backend.incidents.rules.rule import HUB_RULE, MINUTES_MAX, Rule
+from backend.incidents.rules.rule import MINUTES_MAX, Rule, hub_rule
+
+THRESHOLD, SEVERITY = 15, "high"
 
 SQL = f"""
-WITH {HUB_RULE}
+WITH {hub_rule(THRESHOLD, SEVERITY)}
 SELECT 'shipment:' || s.id AS subject, r.hub_id, r.id AS route_id, s.id AS shipment_id,
        r.driver_id, t.severity, $1::timestamptz AS occurred_at,
        jsonb_build_object(
@@ -27,7 +29,7 @@ RULE = Rule(
     unit="minutes",
     minimum=1,
     maximum=MINUTES_MAX,
-    default_threshold=15,
-    default_severity="high",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
 )

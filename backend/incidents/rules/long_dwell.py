@@ -1,11 +1,13 @@
-"""`long_dwell`: the driver arrived at a stop (an `arrived` event) and nothing else happened to
-that shipment for longer than the threshold. Clears with the shipment's next event (delivered,
-failed, …) or when it leaves the route."""
+"""`long_dwell`: the driver arrived at a stop (an `arrived` event) and the device recorded
+nothing else about that shipment for longer than the threshold. Clears with the device's next
+event about it (delivered, failed, …) or when it leaves the route."""
 
-from backend.incidents.rules.rule import HUB_RULE, MINUTES_MAX, Rule
+from backend.incidents.rules.rule import MINUTES_MAX, Rule, hub_rule
+
+THRESHOLD, SEVERITY = 20, "medium"
 
 SQL = f"""
-WITH {HUB_RULE}
+WITH {hub_rule(THRESHOLD, SEVERITY)}
 SELECT 'shipment:' || s.id AS subject, r.hub_id, r.id AS route_id, s.id AS shipment_id,
        r.driver_id, t.severity,
        latest.effective_at + make_interval(mins => t.threshold) AS occurred_at,
@@ -20,7 +22,7 @@ JOIN shipments s ON s.id = st.shipment_id
 JOIN hub_rule t ON t.hub_id = r.hub_id AND t.enabled
 CROSS JOIN LATERAL (
     SELECT e.type, e.effective_at FROM shipment_events e
-    WHERE e.shipment_id = s.id
+    WHERE e.shipment_id = s.id AND e.source = 'device'
     ORDER BY e.effective_at DESC, e.id DESC
     LIMIT 1
 ) latest
@@ -34,7 +36,7 @@ RULE = Rule(
     unit="minutes",
     minimum=1,
     maximum=MINUTES_MAX,
-    default_threshold=20,
-    default_severity="medium",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
 )

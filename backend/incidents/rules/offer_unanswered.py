@@ -1,10 +1,12 @@
 """`offer_unanswered`: an offer of work still open (nobody accepted it) the threshold after it
 was made. Clears when it is accepted, withdrawn or expires (expiry opens `offer_expired`)."""
 
-from backend.incidents.rules.rule import HUB_RULE, MINUTES_MAX, Rule
+from backend.incidents.rules.rule import MINUTES_MAX, Rule, hub_rule
+
+THRESHOLD, SEVERITY = 20, "medium"
 
 SQL = f"""
-WITH {HUB_RULE}
+WITH {hub_rule(THRESHOLD, SEVERITY)}
 SELECT 'offer:' || o.id AS subject, o.hub_id, o.route_id, NULL::uuid AS shipment_id,
        NULL::uuid AS driver_id, t.severity,
        o.created_at + make_interval(mins => t.threshold) AS occurred_at,
@@ -25,7 +27,7 @@ RULE = Rule(
     unit="minutes",
     minimum=1,
     maximum=MINUTES_MAX,
-    default_threshold=20,
-    default_severity="medium",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
 )

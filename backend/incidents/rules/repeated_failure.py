@@ -3,10 +3,12 @@ threshold (the second by default). Clears when the shipment is delivered, return
 or handed to a partner. Also evaluated in the transaction of the status change
 (`DetectionService.shipments_changed`), so it opens with the push that records the failure."""
 
-from backend.incidents.rules.rule import HUB_RULE, Context, Rule
+from backend.incidents.rules.rule import Context, Rule, hub_rule
+
+THRESHOLD, SEVERITY = 2, "medium"
 
 SQL = f"""
-WITH {HUB_RULE}
+WITH {hub_rule(THRESHOLD, SEVERITY)}
 SELECT 'shipment:' || s.id AS subject, s.hub_id, st.route_id, s.id AS shipment_id,
        r.driver_id, t.severity, least(failed.last_at, $1::timestamptz) AS occurred_at,
        jsonb_build_object('failed_attempts', failed.n, 'last_failed_at', failed.last_at) AS data
@@ -35,8 +37,8 @@ RULE = Rule(
     unit="failed_attempts",
     minimum=2,
     maximum=10,
-    default_threshold=2,
-    default_severity="medium",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
     arguments=_only,
     by_shipment=True,

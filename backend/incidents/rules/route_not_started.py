@@ -3,10 +3,12 @@ start (the route's day at its driver's shift start, `driver_planning`, else the 
 shift's; shifts are UTC like planning's). Clears when the route starts or is cancelled, or
 goes back to draft."""
 
-from backend.incidents.rules.rule import HUB_RULE, MINUTES_MAX, Context, Rule
+from backend.incidents.rules.rule import MINUTES_MAX, Context, Rule, hub_rule
+
+THRESHOLD, SEVERITY = 30, "high"
 
 SQL = f"""
-WITH {HUB_RULE}
+WITH {hub_rule(THRESHOLD, SEVERITY)}
 SELECT 'route:' || r.id AS subject, r.hub_id, r.id AS route_id, NULL::uuid AS shipment_id,
        r.driver_id, t.severity,
        planned.start_at + make_interval(mins => t.threshold) AS occurred_at,
@@ -34,8 +36,8 @@ RULE = Rule(
     unit="minutes",
     minimum=1,
     maximum=MINUTES_MAX,
-    default_threshold=30,
-    default_severity="high",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
     arguments=_shift_start,
 )

@@ -1,7 +1,7 @@
 """What a detection rule is: a kind, its defaults, and one set-based statement that finds every
 subject at fault right now, across all hubs, joined to each hub's setting of the rule.
 
-Every statement takes `$1` now and `$2` the rule's kind (read by `HUB_RULE` / `DEFAULT_RULE`),
+Every statement takes `$1` now and `$2` the rule's kind (read by `hub_rule` / `default_rule`),
 plus whatever `Rule.arguments` adds, and returns the columns of `FAULT_COLUMNS`.
 """
 
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal
 from uuid import UUID
+
+from backend.incidents.models import SEVERITIES
 
 Unit = Literal["minutes", "failed_attempts"]
 
@@ -27,25 +29,40 @@ FAULT_COLUMNS = (
     "data",
 )
 
-# Each hub's effective setting of the rule `$2`: the hub's own row, else the default (hub_id
-# NULL). A rule without a default row finds nothing.
-HUB_RULE = """
+
+def hub_rule(threshold: int, severity: str) -> str:
+    """A CTE `hub_rule`: each hub's effective setting of the rule `$2`: the hub's own row, else
+    the default row (hub_id NULL, seeded by the migration), else the rule's defaults in code
+    (constants, never input)."""
+    return f"""
 hub_rule AS (
     SELECT h.id AS hub_id,
-           coalesce(own.threshold, d.threshold) AS threshold,
-           coalesce(own.severity, d.severity) AS severity,
-           coalesce(own.enabled, d.enabled) AS enabled
+           coalesce(own.threshold, d.threshold, {int(threshold)}) AS threshold,
+           coalesce(own.severity, d.severity, '{_severity(severity)}') AS severity,
+           coalesce(own.enabled, d.enabled, true) AS enabled
     FROM hubs h
-    JOIN hub_incident_rules d ON d.hub_id IS NULL AND d.kind = $2
+    LEFT JOIN hub_incident_rules d ON d.hub_id IS NULL AND d.kind = $2
     LEFT JOIN hub_incident_rules own ON own.hub_id = h.id AND own.kind = $2
 )"""
 
-# The default setting alone, for subjects that belong to no hub (webhook endpoints).
-DEFAULT_RULE = """
+
+def default_rule(threshold: int, severity: str) -> str:
+    """A CTE `default_rule`: the default setting alone, for subjects of no hub (webhook
+    endpoints)."""
+    return f"""
 default_rule AS (
-    SELECT threshold, severity, enabled FROM hub_incident_rules
-    WHERE hub_id IS NULL AND kind = $2
+    SELECT coalesce(d.threshold, {int(threshold)}) AS threshold,
+           coalesce(d.severity, '{_severity(severity)}') AS severity,
+           coalesce(d.enabled, true) AS enabled
+    FROM (SELECT 1) one
+    LEFT JOIN hub_incident_rules d ON d.hub_id IS NULL AND d.kind = $2
 )"""
+
+
+def _severity(severity: str) -> str:
+    if severity not in SEVERITIES:
+        raise ValueError(f"unknown severity {severity!r}")
+    return severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@ through `IncidentService.open` and cleared when their cause cleared."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -112,7 +111,7 @@ def _incident(kind: str, row: asyncpg.Record) -> NewIncident:
         occurred_at=row["occurred_at"],
         shipment_id=row["shipment_id"],
         driver_id=row["driver_id"],
-        data=json.loads(row["data"]),
+        data=row["data"],  # jsonb arrives decoded
         severity=row["severity"],
         hub_id=row["hub_id"],
         route_id=row["route_id"],

@@ -51,19 +51,29 @@ class HubIncidentRulesService:
         return await self._read(hub_id)
 
     async def _read(self, hub_id: UUID) -> HubIncidentRulesRead:
-        settings: dict[str, IncidentRuleRead] = {}
-        for row in await self.repo.rules_of(hub_id):  # defaults first, the hub's own over them
-            rule = BY_KIND.get(row["kind"])
-            if rule is None:
-                continue
-            settings[rule.kind] = IncidentRuleRead(
+        # The rules' defaults in code, then the default rows, then the hub's own rows.
+        settings = {
+            rule.kind: IncidentRuleRead(
                 kind=rule.kind,
-                threshold=row["threshold"],
+                threshold=rule.default_threshold,
                 unit=rule.unit,
-                severity=row["severity"],
-                enabled=row["enabled"],
-                inherited=not row["own"],
+                severity=rule.default_severity,
+                enabled=True,
+                inherited=True,
             )
+            for rule in RULES
+        }
+        for row in await self.repo.rules_of(hub_id):
+            rule = BY_KIND.get(row["kind"])
+            if rule is not None:
+                settings[rule.kind] = IncidentRuleRead(
+                    kind=rule.kind,
+                    threshold=row["threshold"],
+                    unit=rule.unit,
+                    severity=row["severity"],
+                    enabled=row["enabled"],
+                    inherited=not row["own"],
+                )
         own = await self.repo.settings_of(hub_id)
         minutes = own["escalation_minutes"] if own else None
         contact = (
@@ -75,7 +85,7 @@ class HubIncidentRulesService:
         )
         return HubIncidentRulesRead(
             hub_id=hub_id,
-            rules=[settings[rule.kind] for rule in RULES if rule.kind in settings],
+            rules=[settings[rule.kind] for rule in RULES],
             on_call=contact,
             escalation_minutes=minutes or self.default_escalation_minutes,
             escalation_inherited=minutes is None,

@@ -3,10 +3,12 @@
 to no hub: the default setting applies. Clears on the endpoint's next success, or when it is
 disabled (that opens `webhook_endpoint_disabled`)."""
 
-from backend.incidents.rules.rule import DEFAULT_RULE, MINUTES_MAX, Rule
+from backend.incidents.rules.rule import MINUTES_MAX, Rule, default_rule
+
+THRESHOLD, SEVERITY = 60, "medium"
 
 SQL = f"""
-WITH {DEFAULT_RULE}
+WITH {default_rule(THRESHOLD, SEVERITY)}
 SELECT 'endpoint:' || e.id AS subject, NULL::uuid AS hub_id, NULL::uuid AS route_id,
        NULL::uuid AS shipment_id, NULL::uuid AS driver_id, t.severity,
        e.failing_since + make_interval(mins => t.threshold) AS occurred_at,
@@ -25,7 +27,7 @@ RULE = Rule(
     unit="minutes",
     minimum=1,
     maximum=MINUTES_MAX,
-    default_threshold=60,
-    default_severity="medium",
+    default_threshold=THRESHOLD,
+    default_severity=SEVERITY,
     sql=SQL,
 )
