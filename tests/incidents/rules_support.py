@@ -3,6 +3,7 @@ lifecycle every rule must show (fires once, stays one, clears, fires again)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,11 @@ async def set_rules(api: Api, hub_id: str, **body: Any) -> dict[str, Any]:
     response = await api.put(f"/v1/hubs/{hub_id}/incident-rules", body)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def data_of(row: asyncpg.Record) -> dict[str, Any]:
+    """An incident's `data` (the plain pool reads jsonb as text)."""
+    return json.loads(row["data"])
 
 
 def rule(kind: str, threshold: int, severity: str = "high", enabled: bool = True) -> dict:

@@ -8,6 +8,7 @@ from uuid import UUID
 from tests.factories import CENTER, Api, point
 from tests.incidents.rules_support import (
     assert_cleared,
+    data_of,
     detect,
     incidents,
     open_one,
@@ -110,7 +111,8 @@ async def test_driver_silent_fires_once_clears_on_a_ping_and_fires_again(
     incident = await open_one(db, "driver_silent")
     assert incident["subject"] == f"driver:{f.drivers[0]['id']}"
     assert (incident["route_id"], incident["severity"]) == (UUID(route["id"]), "high")
-    assert incident["data"] is not None
+    last_seen = datetime.fromisoformat(data_of(incident)["last_seen_at"])
+    assert incident["occurred_at"] == last_seen + timedelta(minutes=15)
     assert (await detect(jobs, now + timedelta(minutes=16))).started["driver_silent"] == 0
 
     # A fix 90 s ahead of `now` (inside the devices' clock tolerance) is a sign of life.

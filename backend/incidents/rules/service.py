@@ -49,10 +49,12 @@ class DetectionService:
     async def shipments_changed(self, changes: Mapping[UUID, tuple[str, str]]) -> None:
         """In the transaction of a status change ({shipment: (before, after)}): a failure
         may open `repeated_failure`, a delivery (return, cancellation, handover) clears it."""
+        # A push may fail an attempt that an earlier one failed too (loaded, failed again):
+        # the status reads the same before and after, so every failed one is looked at.
         ids = sorted(
             sid
             for sid, (before, after) in changes.items()
-            if before != after and (after == "attempt_failed" or after in SHIPMENT_DONE)
+            if after == "attempt_failed" or (after in SHIPMENT_DONE and before != after)
         )
         if not ids:
             return
