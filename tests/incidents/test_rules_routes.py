@@ -2,9 +2,12 @@
 late_risk. Each fires once, stays one incident while its cause stays, clears when the cause
 clears, and fires again (a new incident) when the cause returns."""
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
+from backend.system.jobs import PeriodicJobs
+from tests.conftest import Live, make_settings
 from tests.factories import CENTER, Api, point
 from tests.incidents.rules_support import (
     assert_cleared,
@@ -15,6 +18,7 @@ from tests.incidents.rules_support import (
     rule,
     set_rules,
 )
+from tests.live.support import next_message
 from tests.sync.factories import Handheld, fleet
 from tests.tracking.support import iso, ping, send
 
@@ -230,3 +234,38 @@ async def test_late_risk_respects_the_hubs_margin(api: Api, jobs, db) -> None:
     await set_rules(api, hub["id"], rules=[rule("late_risk", late_minutes - 5, "critical")])
     assert (await detect(jobs, now)).started["late_risk"] == 1
     assert (await open_one(db, "late_risk"))["severity"] == "critical"
+
+
+async def test_a_cleared_incident_is_announced_and_sent_as_incident_resolved(
+    api: Api, live: Live, db
+) -> None:
+    await db.execute(
+        "INSERT INTO webhook_endpoints (id, url, event_types, secret)"
+        " VALUES (gen_random_uuid(), 'https://hooks.example.com/ops',"
+        " ARRAY['incident.opened', 'incident.resolved'], 'whsec_dGVzdC1zZWNyZXQ=')"
+    )
+    # A route's incident is about no shipment: the admins' endpoints hear of it.
+    hub, _, _, _ = await _published_route(api, DAY)
+    jobs = PeriodicJobs(live.sessionmaker, make_settings())
+    with live.runtime.hub.feed(lambda m: m.type == "incident") as feed:
+        await detect(jobs, on_day(8, 31))
+        opened = await next_message(feed)
+        await set_rules(api, hub["id"], rules=[rule("route_not_started", 60)])
+        await detect(jobs, on_day(8, 40))
+        cleared = await next_message(feed)
+    incident = (await incidents(db, "route_not_started"))[0]
+    assert opened.data["id"] == cleared.data["id"] == str(incident["id"])
+    assert cleared.data == {
+        "id": str(incident["id"]),
+        "kind": "route_not_started",
+        "status": "resolved",
+        "severity": "high",
+        "resolution_code": "cleared",
+    }
+    bodies = [
+        json.loads(bytes(row["body"]))
+        for row in await db.fetch("SELECT body FROM webhook_events ORDER BY created_at, id")
+    ]
+    assert [b["type"] for b in bodies] == ["incident.opened", "incident.resolved"]
+    assert bodies[1]["data"]["incident_id"] == str(incident["id"])
+    assert bodies[1]["data"]["resolved_at"] == on_day(8, 40).isoformat()

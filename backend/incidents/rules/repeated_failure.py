@@ -41,5 +41,4 @@ RULE = Rule(
     default_severity=SEVERITY,
     sql=SQL,
     arguments=_only,
-    by_shipment=True,
 )

@@ -88,8 +88,6 @@ class Rule:
     sql: str
     # Arguments after `$1` now and `$2` kind.
     arguments: Callable[[Context], tuple[object, ...]] = lambda context: ()
-    # A rule that can look at some shipments only (evaluated in the push's transaction).
-    by_shipment: bool = False
 
 
 MINUTES_MAX = 7 * 24 * 60
