@@ -88,6 +88,8 @@ class Rule:
     sql: str
     # Arguments after `$1` now and `$2` kind.
     arguments: Callable[[Context], tuple[object, ...]] = lambda context: ()
+    # The statement limited to the shipments `$3` (evaluated with a status change), if any.
+    sql_for_shipments: str | None = None
 
 
 MINUTES_MAX = 7 * 24 * 60

@@ -42,7 +42,8 @@ class DetectionService:
         self.default_shift_start = default_shift_start
 
     async def run(self, now: datetime, rules: Sequence[Rule] = RULES) -> DetectionRound:
-        """Evaluate every rule across all hubs."""
+        """Evaluate every rule across all hubs (the job's own transaction)."""
+        await self.repo.plan_each_statement()
         context = Context(now, self.default_shift_start)
         return await self._evaluate(rules, context, among=None)
 
