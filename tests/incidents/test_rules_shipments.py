@@ -96,3 +96,13 @@ async def test_a_replayed_failure_opens_nothing_more(api: Api, db) -> None:
     await handheld.push(events, batch_id=batch)
     await handheld.push(events)  # the same events in another batch: duplicates
     assert len(await incidents(db, "repeated_failure")) == 1
+
+
+async def test_custody_conflicts_of_one_shipment_are_one_urgent_incident(api: Api, db) -> None:
+    f = await fleet(api, drivers=2, per_route=1)
+    first, shipment_id = f.handhelds[0], f.shipments[0][0]["id"]
+    await api.post(f"/v1/routes/{f.routes[0]['id']}/reassign", {"driver_id": f.drivers[1]["id"]})
+    await first.push([first.event("scan_loaded", 1, shipment_id=shipment_id)])
+    await first.push([first.event("scan_loaded", 2, shipment_id=shipment_id)])
+    incident = await open_one(db, "custody_conflict")
+    assert (incident["subject"], incident["severity"]) == (f"shipment:{shipment_id}", "high")
