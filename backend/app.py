@@ -34,6 +34,7 @@ from backend.disruptions.controller import DisruptionController
 from backend.drivers.controller import DeviceController, DriverController
 from backend.idempotency.middleware import IdempotencyMiddleware
 from backend.incidents.controller import IncidentController
+from backend.incidents.thresholds_controller import HubIncidentRulesController
 from backend.kpis.controller import KpiController
 from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
@@ -111,6 +112,7 @@ CONTROLLERS = [
     ConsolePageController,
     ConsoleController,
     IncidentController,
+    HubIncidentRulesController,
 ]
 
 

@@ -134,6 +134,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # `https://tile.example.org/{z}/{x}/{y}.png`, or empty for vector shapes on a blank map.
     map_tile_url: Annotated[str, Meta(max_length=500)] = ""
     map_tile_attribution: Annotated[str, Meta(max_length=300)] = ""
+    # Incident detection (docs/incidents-detection.md): how often the rules and the escalation
+    # run, and the escalation delay of hubs that set none.
+    detection_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    incident_escalation_minutes: Annotated[int, Meta(ge=1, le=10_080)] = 15
 
     def __post_init__(self) -> None:
         from backend.planning.settings import check_planning_settings

@@ -16,6 +16,7 @@ from backend.drivers.models import Device, Driver, Vehicle
 from backend.idempotency.models import IdempotencyKey
 from backend.incidents.findings import ReviewFinding
 from backend.incidents.models import Incident, IncidentActivity
+from backend.incidents.rules.models import HubIncidentRule, HubIncidentSettings, IncidentFault
 from backend.kpis.models import KpiDaily, KpiDirtyShipment, KpiShipmentFact, KpiTarget
 from backend.limits.models import RateLimitBucket
 from backend.live.models import ShipmentFeedEntry
@@ -64,9 +65,12 @@ __all__ = [
     "DriverSync",
     "Hub",
     "HubContingency",
+    "HubIncidentRule",
+    "HubIncidentSettings",
     "IdempotencyKey",
     "Incident",
     "IncidentActivity",
+    "IncidentFault",
     "KpiDaily",
     "KpiDirtyShipment",
     "KpiShipmentFact",

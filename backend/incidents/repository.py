@@ -15,14 +15,16 @@ class IncidentRepository:
         self.session = session
 
     async def open_many(self, rows: list[dict[str, Any]]) -> list[Row[Any]]:
-        """Insert incidents in one statement; one whose `dedupe_key` is already recorded is not
-        opened twice. Returns the rows actually inserted (id, kind, shipment_id, driver_id,
-        occurred_at, severity)."""
+        """Insert incidents in one statement; one whose `dedupe_key` is already recorded, or
+        whose (kind, subject) has an unresolved incident (`uq_incidents_subject_unresolved`),
+        is not opened twice. Returns the rows actually inserted (id, kind, shipment_id,
+        driver_id, occurred_at, severity)."""
         if not rows:
             return []
+        # No conflict target: either unique index may be the one a row meets.
         statement = (
             insert(Incident)
-            .on_conflict_do_nothing(index_elements=[Incident.dedupe_key])
+            .on_conflict_do_nothing()
             .returning(
                 Incident.id,
                 Incident.kind,

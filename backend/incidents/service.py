@@ -25,14 +25,19 @@ POD_INCIDENT_KINDS = ("outside_geofence", "incomplete_pod", "wrong_pin")
 @dataclass(frozen=True, slots=True)
 class NewIncident:
     """An incident to open. `dedupe_key` names the fact it is about, so the same fact seen
-    again (a replayed event, the next run of a job) opens nothing new."""
+    again (a replayed event, the next run of a job) opens nothing new; `subject` names what a
+    detection rule watches, so it has at most one unresolved incident of a kind."""
 
     kind: str
-    dedupe_key: str
+    dedupe_key: str | None
     occurred_at: datetime
     shipment_id: UUID | None = None
     driver_id: UUID | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    severity: str = "medium"
+    hub_id: UUID | None = None
+    route_id: UUID | None = None
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,8 @@ class IncidentService:
 
     async def open(self, incidents: Sequence[NewIncident]) -> int:
         """Open incidents in one statement and announce those newly opened; returns how many
-        were new (a dedupe key already recorded opens nothing and announces nothing)."""
+        were new (a dedupe key already recorded, or a subject with an unresolved incident of
+        the kind, opens nothing and announces nothing)."""
         opened = await self.repo.open_many(
             [
                 {
@@ -74,6 +80,10 @@ class IncidentService:
                     "dedupe_key": incident.dedupe_key,
                     "data": incident.data,
                     "occurred_at": incident.occurred_at,
+                    "severity": incident.severity,
+                    "hub_id": incident.hub_id,
+                    "route_id": incident.route_id,
+                    "subject": incident.subject,
                 }
                 for incident in incidents
             ]
@@ -102,7 +112,9 @@ class IncidentService:
     async def custody_conflicts(
         self, scans: list[tuple[UUID | None, UUID, UUID, datetime | None, str]]
     ) -> None:
-        """A driver no longer assigned scanned a shipment: (shipment, driver, event, at, type)."""
+        """A driver no longer assigned scanned a shipment: (shipment, driver, event, at, type).
+        A parcel in the wrong hands is urgent (high: it escalates); one unresolved conflict
+        per shipment, however many scans show it."""
         await self.open(
             [
                 NewIncident(
@@ -112,6 +124,8 @@ class IncidentService:
                     dedupe_key=f"custody_conflict:{event_id}",
                     data={"event_id": str(event_id), "event_type": event_type},
                     occurred_at=at,
+                    severity="high",
+                    subject=f"shipment:{shipment_id}" if shipment_id else None,
                 )
                 for shipment_id, driver_id, event_id, at, event_type in scans
             ]

@@ -19,6 +19,10 @@ async def send_notification(session: AsyncSession, payload: dict[str, Any]) -> N
     await NotificationService(session).send(payload)
 
 
+async def send_on_call(session: AsyncSession, payload: dict[str, Any]) -> None:
+    await NotificationService(session).send_on_call(payload)
+
+
 async def eta_changed(session: AsyncSession, payload: dict[str, Any]) -> None:
     """{shipment_id, eta, previous_eta}: an "ETA window" message and a live-feed entry."""
     shipment_id = UUID(payload["shipment_id"])
@@ -50,6 +54,7 @@ async def instruction_accepted(session: AsyncSession, payload: dict[str, Any]) -
 
 HANDLERS = {
     "notification.send": send_notification,
+    "incident.escalated": send_on_call,
     "shipment.eta_changed": eta_changed,
     "shipment.instruction_accepted": instruction_accepted,
 }

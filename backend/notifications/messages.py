@@ -51,6 +51,16 @@ def _new_window(ref: str, link: str, data: dict[str, Any]) -> str:
     return f"{ref} has a new delivery window: {when}. Track it: {link}"
 
 
+def on_call_text(data: dict[str, Any]) -> str:
+    """To a hub's on-call contact: an urgent incident nobody acknowledged in time."""
+    where = f" at hub {data['hub_code']}" if data.get("hub_code") else ""
+    about = f" ({data['subject']})" if data.get("subject") else ""
+    return (
+        f"Lastmile: {data['severity']} incident {data['kind']}{about}{where} not acknowledged"
+        f" within {data['minutes']} min. Incident {data['incident_id']}."
+    )
+
+
 INSTRUCTIONS = {
     "reschedule": "rescheduled",
     "safe_drop": "changed to a safe drop",

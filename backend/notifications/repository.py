@@ -55,6 +55,26 @@ class NotificationRepository:
             row["status"],
         )
 
+    async def claim_for_incident(self, row: dict[str, Any]) -> UUID | None:
+        """Insert unless this (incident, kind) exists already; the new id or None."""
+        return await (await self.raw()).fetchval(
+            """
+            INSERT INTO notifications (id, incident_id, kind, attempt, channel, recipient, body,
+                                       provider, status)
+            VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8)
+            ON CONFLICT (incident_id, kind) DO NOTHING
+            RETURNING id
+            """,
+            row["id"],
+            row["incident_id"],
+            row["kind"],
+            row["channel"],
+            row["recipient"],
+            row["body"],
+            row["provider"],
+            row["status"],
+        )
+
     async def mark_sent(self, notification_id: UUID, reference: str | None, at: datetime) -> None:
         await (await self.raw()).execute(
             "UPDATE notifications SET provider_ref = $2, sent_at = $3, status = 'sent'"

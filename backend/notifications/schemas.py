@@ -6,7 +6,9 @@ import msgspec
 
 class NotificationRead(msgspec.Struct):
     id: UUID
-    shipment_id: UUID
+    # A recipient's message names its shipment; an on-call message its incident.
+    shipment_id: UUID | None
+    incident_id: UUID | None
     kind: str
     attempt: int
     channel: str

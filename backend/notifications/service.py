@@ -10,13 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.lib.clock import utcnow
 from backend.lib.ids import uuid7
 from backend.lib.pagination import Page, decode_cursor, page_of
-from backend.notifications.messages import render
+from backend.notifications.messages import on_call_text, render
 from backend.notifications.providers import OutgoingMessage, notifier_for
 from backend.notifications.repository import NotificationRepository
 from backend.notifications.schemas import NotificationRead
 from backend.outbox.service import OutboxService
 
 TOPIC = "notification.send"
+# A hub's on-call contact told of an urgent incident nobody acknowledged (backend/incidents/rules).
+ON_CALL_TOPIC = "incident.escalated"
+ON_CALL_KIND = "incident_escalated"
 # A status reached by the fold -> the notification it asks for.
 KIND_FOR_STATUS = {
     "out_for_delivery": "on_the_way",
@@ -121,6 +124,36 @@ class NotificationService:
         await self.repo.mark_sent(notification_id, reference, utcnow())
         return "sent"
 
+    async def send_on_call(self, payload: dict[str, Any]) -> str:
+        """The outbox handler of `incident.escalated`: one message per incident to the on-call
+        contact named in the payload (by phone, else e-mail; none: kept as undeliverable)."""
+        incident_id = UUID(payload["incident_id"])
+        notifier = notifier_for(self.session)
+        body = on_call_text(payload)
+        phone, email = payload.get("phone"), payload.get("email")
+        channel, to = ("sms", phone) if phone else ("email", email) if email else ("none", "")
+        row = {
+            "id": uuid7(),
+            "incident_id": incident_id,
+            "kind": ON_CALL_KIND,
+            "channel": channel,
+            "recipient": to,
+            "body": body,
+            "provider": notifier.provider.name,
+            "status": "undeliverable" if channel == "none" else "sent",
+        }
+        notification_id = await self.repo.claim_for_incident(row)
+        if notification_id is None:
+            return "duplicate"
+        if channel == "none":
+            return "undeliverable"
+        # The provider interface names a shipment; the incident's id stands in (it keys the
+        # provider's deduplication), as for couriers' messages.
+        message = OutgoingMessage(incident_id, ON_CALL_KIND, 1, channel, to, body)
+        reference = await notifier.provider.send(message)
+        await self.repo.mark_sent(notification_id, reference, utcnow())
+        return "sent"
+
     async def page(
         self, *, shipment_id: UUID | None, cursor: str | None, limit: int
     ) -> Page[NotificationRead]:
@@ -131,6 +164,7 @@ class NotificationService:
             NotificationRead(
                 id=n.id,
                 shipment_id=n.shipment_id,
+                incident_id=n.incident_id,
                 kind=n.kind,
                 attempt=n.attempt,
                 channel=n.channel,

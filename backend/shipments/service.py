@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.schemas import Principal
+from backend.incidents.rules.service import DetectionService
 from backend.lib.clock import utcnow
 from backend.lib.errors import Conflict, Invalid, NotFound, describe_validation
 from backend.lib.geo import point_from_db, point_to_db
@@ -399,11 +400,13 @@ class ShipmentService:
             changes[sid] = (before[sid], status)
             attempts[sid] = state.attempts
         await self.repo.save_folds(link_unsealed(rows), states, appended)
-        # Every status change passes here: keep it for the live feeds (published after commit)
-        # and ask for the recipient's notification, both in this transaction.
+        # Every status change passes here: keep it for the live feeds (published after commit),
+        # ask for the recipient's notification and let detection open or clear
+        # `repeated_failure`, all in this transaction.
         await LiveService(self.session).status_changed(changes)
         await NotificationService(self.session).status_changed(changes, attempts)
         await WebhookService(self.session).status_changed(changes)
+        await DetectionService(self.session).shipments_changed(changes)
         return changes
 
     async def seal_chains(self, shipment_ids: Sequence[UUID]) -> None:

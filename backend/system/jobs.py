@@ -26,11 +26,14 @@ from backend.couriers.rules import rules_from
 from backend.db.session import unit_of_work
 from backend.idempotency.middleware import KEEP as IDEMPOTENCY_KEEP
 from backend.idempotency.repository import IdempotencyRepository
+from backend.incidents.rules.escalation import EscalationService
+from backend.incidents.rules.service import DetectionRound, DetectionService
 from backend.kpis.schemas import TargetCheck
 from backend.kpis.service import KpiService, KpiSettings
 from backend.lib.clock import utcnow
 from backend.live.retention import ShipmentFeedRetention
 from backend.offers.service import OfferService
+from backend.planning.settings import parse_shift
 from backend.pod.storage import blob_store
 from backend.sync.changes import ManifestChangeLog
 from backend.system.repository import JobLockRepository
@@ -51,6 +54,7 @@ IDEMPOTENCY_RETENTION_LOCK = 54_109
 OFFER_EXPIRY_EVERY_SECONDS = 15.0
 REFRESH_TOKENS_LOCK = 54_120
 KPI_TARGETS_LOCK = 54_121
+DETECTION_LOCK, ESCALATION_LOCK = 54_124, 54_125
 # Retention is counted in days and its deletes scan their tables: hourly is plenty.
 RETENTION_EVERY_SECONDS = 3600.0
 
@@ -72,6 +76,8 @@ class PeriodicJobs:
             (self.prune_idempotency_keys, RETENTION_EVERY_SECONDS),
             (self.prune_refresh_tokens, RETENTION_EVERY_SECONDS),
             (self.check_kpi_targets, settings.kpi_check_seconds),
+            (self.detect_incidents, settings.detection_seconds),
+            (self.escalate_incidents, settings.detection_seconds),
         ]
         self._next_run: dict[str, float] = {}
 
@@ -162,6 +168,26 @@ class PeriodicJobs:
         kpis = KpiSettings.from_settings(self.settings)
         return await self._locked(
             KPI_TARGETS_LOCK, lambda s: KpiService(s, kpis).check_targets(now or utcnow())
+        )
+
+    # incidents ---------------------------------------------------------------------------------
+
+    async def detect_incidents(self, now: datetime | None = None) -> DetectionRound | None:
+        """Every detection rule across all hubs: incidents opened for faults that started,
+        cleared for faults that ended."""
+        shift_start = parse_shift(self.settings.planning_default_shift)[0]
+        return await self._locked(
+            DETECTION_LOCK,
+            lambda s: DetectionService(s, default_shift_start=shift_start).run(now or utcnow()),
+        )
+
+    async def escalate_incidents(self, now: datetime | None = None) -> int | None:
+        """High and critical incidents unacknowledged past their hub's delay: escalated once,
+        the hub's on-call contact notified."""
+        minutes = self.settings.incident_escalation_minutes
+        return await self._locked(
+            ESCALATION_LOCK,
+            lambda s: EscalationService(s, default_minutes=minutes).escalate_due(now or utcnow()),
         )
 
     # loop --------------------------------------------------------------------------------------

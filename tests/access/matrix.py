@@ -511,6 +511,11 @@ MATRIX: dict[str, Row] = {
     "POST /v1/disruptions/{disruption_id}/review/findings": Row(
         STAFF, body=lambda w, c: {"kind": "follow_up", "text": "add a spare van", "due": _today()}
     ),
+    "GET /v1/hubs/{hub_id}/incident-rules": Row(STAFF),
+    "PUT /v1/hubs/{hub_id}/incident-rules": Row(
+        STAFF,
+        body=lambda w, c: {"rules": [{"kind": "late_risk", "threshold": 30, "severity": "high"}]},
+    ),
     # Last: they end sessions of the callers themselves (a password change ends the others).
     "POST /v1/auth/password": Row(USERS, body=_password),
     "POST /v1/auth/logout": Row(USERS),

@@ -22,6 +22,8 @@ async def test_every_domain_job_is_scheduled(jobs: PeriodicJobs) -> None:
         "prune_idempotency_keys",
         "prune_refresh_tokens",
         "check_kpi_targets",
+        "detect_incidents",
+        "escalate_incidents",
     ]
 
 
