@@ -9,7 +9,8 @@ from backend.auth.guards import admin_only, requires, requires_scope, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import PayloadTooLarge, decode_body
+from backend.lib.errors import Conflict, Invalid, PayloadTooLarge, decode_body
+from backend.lib.openapi import raises, raw_body
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.partners.events import PartnerEventService, PartnerPushResponse
 from backend.partners.handover import HandoverService
@@ -26,13 +27,14 @@ from backend.partners.schemas import (
 )
 from backend.partners.service import OrganizationService
 from backend.shipments.schemas import ShipmentRead
+from backend.sync.documented import PartnerEventBatch
 
 
 class OrganizationController(Controller):
     path = "/v1/organizations"
     tags = ["partners"]
 
-    @post(guards=[admin_only])
+    @post(guards=[admin_only], opt=raises(Invalid))
     async def create(
         self, data: JSONBody[OrganizationCreate], db_session: DbSession
     ) -> OrganizationRead:
@@ -44,6 +46,7 @@ class OrganizationController(Controller):
     async def list_organizations(
         self, db_session: DbSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> Page[OrganizationRead]:
+        """List organisations (shippers and partner carriers)."""
         return await OrganizationService(db_session).page(cursor, limit)
 
     @get(
@@ -59,7 +62,7 @@ class OrganizationController(Controller):
         """Staff read any organisation; an API key only its own."""
         return await OrganizationService(db_session).get(organization_id, request.user)
 
-    @post("/{organization_id:uuid}/api-keys", guards=[admin_only])
+    @post("/{organization_id:uuid}/api-keys", guards=[admin_only], opt=raises(Invalid))
     async def create_key(
         self,
         organization_id: FromPath[UUID],
@@ -78,7 +81,11 @@ class OrganizationController(Controller):
         """Prefix, scopes, creation, expiry, revocation and last use; never the key."""
         return await OrganizationService(db_session).keys(organization_id)
 
-    @patch("/{organization_id:uuid}/api-keys/{key_id:uuid}", guards=[admin_only])
+    @patch(
+        "/{organization_id:uuid}/api-keys/{key_id:uuid}",
+        guards=[admin_only],
+        opt=raises((Conflict, "key_revoked"), Invalid),
+    )
     async def expire_key(
         self,
         organization_id: FromPath[UUID],
@@ -93,10 +100,12 @@ class OrganizationController(Controller):
         "/{organization_id:uuid}/api-keys/{key_id:uuid}/revoke",
         guards=[admin_only],
         status_code=200,
+        opt=raises((Conflict, "key_revoked")),
     )
     async def revoke_key(
         self, organization_id: FromPath[UUID], key_id: FromPath[UUID], db_session: DbSession
     ) -> ApiKeyRead:
+        """Revoke a key now: the next request made with it is 401."""
         return await OrganizationService(db_session).revoke_key(organization_id, key_id)
 
 
@@ -105,7 +114,11 @@ class HandoverController(Controller):
     tags = ["partners"]
     guards = [staff_only]
 
-    @post("/shipments/{shipment_id:uuid}/handover", status_code=200)
+    @post(
+        "/shipments/{shipment_id:uuid}/handover",
+        status_code=200,
+        opt=raises((Conflict, "shipment_closed"), (Invalid, "invalid", "not_a_carrier")),
+    )
     async def hand_over_shipment(
         self,
         shipment_id: FromPath[UUID],
@@ -117,7 +130,11 @@ class HandoverController(Controller):
         learns through pull), becomes `with_partner`, and the carrier's key can read it."""
         return await HandoverService(db_session).shipment(shipment_id, data, request.user.actor_id)
 
-    @post("/routes/{route_id:uuid}/handover", status_code=200)
+    @post(
+        "/routes/{route_id:uuid}/handover",
+        status_code=200,
+        opt=raises((Conflict, "shipment_closed"), (Invalid, "invalid", "not_a_carrier")),
+    )
     async def hand_over_route(
         self,
         route_id: FromPath[UUID],
@@ -134,7 +151,11 @@ class PartnerEventController(Controller):
     tags = ["partners"]
     guards = [requires("carrier"), requires_scope("events:write")]
 
-    @post("/events", status_code=200)
+    @post(
+        "/events",
+        status_code=200,
+        opt=raises((PayloadTooLarge, "too_many_events")) | raw_body(PartnerEventBatch),
+    )
     async def push_events(
         self,
         request: Request[Principal, Any, Any],

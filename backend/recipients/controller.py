@@ -9,6 +9,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from backend.config import Settings
 from backend.db.session import DbSession
+from backend.lib.errors import Conflict, Invalid, RateLimited
+from backend.lib.openapi import raises
 from backend.limits.limiter import RateLimiter
 from backend.recipients.schemas import Instruction, PickupPointList, TrackingView
 from backend.recipients.service import RecipientService
@@ -30,7 +32,15 @@ class RecipientController(Controller):
         may still change."""
         return await RecipientService(db_session, settings).view(token)
 
-    @post("/{token:str}/instructions", status_code=201)
+    @post(
+        "/{token:str}/instructions",
+        status_code=201,
+        opt=raises(
+            RateLimited,
+            (Conflict, "shipment_closed", "with_partner", "driver_nearby", "proof_required"),
+            (Invalid, "bad_date", "bad_window", "unknown_pickup_point", "pickup_point_too_far"),
+        ),
+    )
     async def instruct(
         self,
         token: FromPath[Token],

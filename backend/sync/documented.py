@@ -141,3 +141,10 @@ class PullPage(msgspec.Struct):
     ]
     snapshot: bool
     server_time: datetime
+
+
+class PartnerEventBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """A partner carrier's status events, in the device event schema (docs/partners.md); each is
+    checked alone, so a bad one is rejected and quarantined by itself."""
+
+    events: Annotated[list[DeviceEvent], Meta(min_length=1)]

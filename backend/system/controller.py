@@ -6,7 +6,8 @@ from litestar.enums import MediaType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.lib.errors import problem
+from backend.lib.errors import Unavailable, problem
+from backend.lib.openapi import raises
 from backend.live.hub import LiveRuntime
 
 # What `/` points at: the first page an operator opens after `scripts/serve`.
@@ -43,7 +44,7 @@ class HealthController(Controller):
         """The process is alive."""
         return {"status": "ok"}
 
-    @get("/readyz", exclude_from_auth=True)
+    @get("/readyz", exclude_from_auth=True, opt=raises((Unavailable, "not_ready")))
     async def readyz(
         self, engine: NamedDependency[AsyncEngine], live_runtime: NamedDependency[LiveRuntime]
     ) -> Response[dict[str, str]] | dict[str, str]:

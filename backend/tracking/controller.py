@@ -10,7 +10,8 @@ from backend.auth.guards import requires, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import PayloadTooLarge, decode_body
+from backend.lib.errors import Forbidden, Invalid, PayloadTooLarge, decode_body
+from backend.lib.openapi import raises, raw_body
 from backend.tracking.schemas import PingBatch, PingResult, PositionCollection, TrackFeature
 from backend.tracking.service import TrackingService
 
@@ -19,7 +20,17 @@ class TrackingController(Controller):
     path = "/v1/tracking"
     tags = ["tracking"]
 
-    @post("/pings", guards=[requires("driver")], status_code=200)
+    @post(
+        "/pings",
+        guards=[requires("driver")],
+        status_code=200,
+        opt=raises(
+            (PayloadTooLarge, "too_many_pings"),
+            (Forbidden, "token_without_device"),
+            (Invalid, "device_mismatch"),
+        )
+        | raw_body(PingBatch),
+    )
     async def pings(
         self,
         request: Request[Principal, Any, Any],
@@ -53,7 +64,11 @@ class DriverTrackController(Controller):
     path = "/v1/drivers"
     tags = ["tracking"]
 
-    @get("/{driver_id:uuid}/track", guards=[requires("admin", "dispatcher", "driver")])
+    @get(
+        "/{driver_id:uuid}/track",
+        guards=[requires("admin", "dispatcher", "driver")],
+        opt=raises((Invalid, "invalid", "bad_range", "range_too_long")),
+    )
     async def track(
         self,
         driver_id: FromPath[UUID],

@@ -104,9 +104,9 @@ def finish_operation(
 
 
 def docstring_texts(handler: HTTPRouteHandler) -> tuple[str, str]:
-    """(summary, description) from the handler's docstring: the first sentence, and the whole
-    text when it says more than that sentence."""
-    doc = cleandoc(handler.fn.__doc__ or "")
+    """(summary, description) from the handler's docstring: its first sentence, and the whole
+    text."""
+    doc = cleandoc(handler.fn.__doc__ or handler.description or "")
     if not doc:
         return "", ""
     first_paragraph = " ".join(doc.split("\n\n", 1)[0].split())
@@ -114,8 +114,7 @@ def docstring_texts(handler: HTTPRouteHandler) -> tuple[str, str]:
     summary = (match.group(1) if match else first_paragraph).rstrip(".:;")
     if len(summary) > _SUMMARY_LIMIT:
         summary = summary[: _SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
-    described = doc if " ".join(doc.split()).rstrip(".") != summary else ""
-    return summary, described
+    return summary, doc
 
 
 def error_codes(
@@ -134,8 +133,11 @@ def error_codes(
         pairs.update(problems.SCOPE_GUARD)
     if route.path_parameters:
         pairs.update(problems.PATH_OBJECT)
-    if any(p.param_in == "query" for p in operation.parameters or () if hasattr(p, "param_in")):
+    query = {p.name for p in operation.parameters or () if getattr(p, "param_in", None) == "query"}
+    if query:
         pairs.update(problems.QUERY)
+    if "cursor" in query:
+        pairs.update(problems.CURSOR)
     if operation.request_body is not None:
         raw = handler.opt.get(RAW_BODY)
         binary = raw is not None and raw["schema"] is None

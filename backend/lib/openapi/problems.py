@@ -73,6 +73,7 @@ ROLE_GUARD = ((403, "forbidden"),)
 SCOPE_GUARD = ((403, "missing_scope"),)
 PATH_OBJECT = ((404, "not_found"),)
 QUERY = ((422, "validation_error"), (422, "nul_character"))
+CURSOR = ((422, "bad_cursor"),)
 JSON_BODY = (
     (400, "malformed_json"),
     (413, "payload_too_large"),
@@ -84,6 +85,7 @@ BINARY_BODY = ((413, "payload_too_large"),)
 RATE_LIMIT = ((429, "rate_limited"),)
 ALWAYS = (
     (500, "internal_error"),
+    (500, "database_error"),
     (503, DATABASE_UNAVAILABLE),
     (503, DEADLOCK),
     (503, SERIALIZATION_FAILURE),
