@@ -21,7 +21,7 @@ from backend.auth.users import UserService
 from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.errors import Conflict, Invalid, RateLimited, Unauthorized, problem
-from backend.lib.openapi import raises
+from backend.lib.openapi import examples, raises, samples
 from backend.limits.limiter import RateLimiter
 from backend.limits.sign_in import sign_in_attempt
 
@@ -41,7 +41,8 @@ class AuthController(Controller):
             (Conflict, "device_bound_to_other_driver"),
             RateLimited,
             max_body="sign_in_max_body_bytes",
-        ),
+        )
+        | examples(request=samples.TOKEN_REQUEST, response=samples.TOKEN_RESPONSE),
     )
     async def token(
         self,

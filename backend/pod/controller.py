@@ -12,7 +12,7 @@ from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.errors import Invalid, NotFound, PayloadTooLarge
-from backend.lib.openapi import raises, raw_body, raw_response
+from backend.lib.openapi import examples, raises, raw_body, raw_response, samples
 from backend.pod.blobs import BlobService, UnsupportedMediaType
 from backend.pod.evidence_service import EvidenceService
 from backend.pod.schemas import BlobStored, PodRead, RecipientPod
@@ -40,7 +40,8 @@ class BlobController(Controller):
             (Invalid, "invalid", "hash_mismatch", "content_type_mismatch"),
             max_body="blob_max_bytes",
         )
-        | raw_body(media_types=BLOB_TYPES, description="The file's bytes, exactly as hashed"),
+        | raw_body(media_types=BLOB_TYPES, description="The file's bytes, exactly as hashed")
+        | examples(response=samples.BLOB_STORED),
     )
     async def upload(
         self,

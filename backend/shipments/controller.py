@@ -11,7 +11,7 @@ from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.errors import Conflict, Invalid
-from backend.lib.openapi import raises
+from backend.lib.openapi import examples, raises, samples
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.lib.plausible import Plausible
 from backend.shipments.schemas import (
@@ -49,7 +49,11 @@ class ShipmentController(Controller):
     path = "/v1/shipments"
     tags = ["shipments"]
 
-    @post(guards=WRITERS, opt=raises((Conflict, "reference_taken", "barcode_taken"), Invalid))
+    @post(
+        guards=WRITERS,
+        opt=raises((Conflict, "reference_taken", "barcode_taken"), Invalid)
+        | examples(request=samples.SHIPMENT_CREATE),
+    )
     async def create(
         self,
         data: JSONBody[ShipmentCreate],

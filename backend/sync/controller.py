@@ -14,7 +14,7 @@ from backend.lib.errors import (
     PayloadTooLarge,
     decode_body,
 )
-from backend.lib.openapi import raises, raw_body, raw_response
+from backend.lib.openapi import examples, raises, raw_body, raw_response, samples
 from backend.sync.documented import PullPage, PushBatch
 from backend.sync.pull import PullService
 from backend.sync.push import PushService
@@ -37,7 +37,8 @@ class SyncController(Controller):
             max_body="sync_max_bytes",
         )
         | raw_body(PushBatch)
-        | raw_response("application/json", schema=PushResponse, description="One result per event"),
+        | raw_response("application/json", schema=PushResponse, description="One result per event")
+        | examples(request=samples.PUSH_REQUEST, response=samples.PUSH_RESPONSE),
     )
     async def push(
         self,
@@ -77,7 +78,8 @@ class SyncController(Controller):
     @get(
         "/pull",
         opt=raises(Forbidden, (Invalid, "bad_cursor"))
-        | raw_response("application/json", schema=PullPage, description="A snapshot or changes"),
+        | raw_response("application/json", schema=PullPage, description="A snapshot or changes")
+        | examples(response=samples.PULL_SNAPSHOT),
     )
     async def pull(
         self,

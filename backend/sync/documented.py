@@ -3,7 +3,8 @@
 The handlers read and write these bodies raw (push decodes each event alone so a bad one is
 rejected by itself; pull's changes are JSON built by PostgreSQL, see pull.py), so Litestar sees
 neither shape. These Structs describe them for the OpenAPI only; tests/openapi checks real pushes
-and pulls against them.
+and pulls against them. Nullable fields are sent as null but documented with a default, as the
+OpenAPI's examples cannot hold a null.
 """
 
 from datetime import date, datetime
@@ -43,7 +44,7 @@ class RouteData(msgspec.Struct):
     hub_id: UUID
     date: Annotated[date, Meta(description="The delivery day")]
     status: Annotated[str, Meta(description="published, in_progress, …")]
-    published_at: datetime | None
+    published_at: datetime | None = None
 
 
 class StopData(msgspec.Struct):
@@ -67,19 +68,22 @@ class InstructionData(msgspec.Struct):
     data: dict[str, object]
 
 
-class ShipmentData(msgspec.Struct):
+class ShipmentData(msgspec.Struct, kw_only=True):
     tracking_number: str
-    reference: str | None
+    reference: str | None = None
     status: str
     recipient: ContactData
     address: Address
     location: Point
-    window: WindowData | None
+    window: WindowData | None = None
     service_level: str
     requirements: Requirements
-    notes: str | None
+    notes: str | None = None
     barcodes: list[str]
-    recipient_instruction: InstructionData | None
+    recipient_instruction: Annotated[
+        InstructionData | None,
+        Meta(description="The recipient's latest self-service instruction, for the driver"),
+    ] = None
 
 
 class PayData(msgspec.Struct):

@@ -2,6 +2,6 @@
 finishing of each operation (finish.py), problem documents (problems.py), who may call
 (security.py) and the offline documentation pages (assets.py). docs/api.md is the guide."""
 
-from backend.lib.openapi.declare import merge, raises, raw_body, raw_response
+from backend.lib.openapi.declare import examples, merge, raises, raw_body, raw_response
 
-__all__ = ["merge", "raises", "raw_body", "raw_response"]
+__all__ = ["examples", "merge", "raises", "raw_body", "raw_response"]

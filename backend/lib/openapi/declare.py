@@ -11,6 +11,9 @@ declared here and merged into the operation by backend/lib/openapi/finish.py:
   path id, 400/413/422 for a body, 429, 503) are derived and need no declaration.
 - `raw_body(...)`: the body of a handler that reads raw bytes (Litestar sees no `data`).
 - `raw_response(...)`: the success body of a handler that answers bytes it built itself.
+- `examples(request=..., response=...)`: what a body and a success answer look like.
+
+They combine with `|`: `opt=raises(Invalid) | examples(request={...})`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from backend.lib.errors import DomainError
 RAISES = "openapi_raises"
 RAW_BODY = "openapi_raw_body"
 RAW_RESPONSE = "openapi_raw_response"
+EXAMPLES = "openapi_examples"
 
 # A DomainError subclass, or (subclass, "code", "code", ...).
 ErrorEntry = type[DomainError] | tuple[Any, ...]
@@ -72,6 +76,12 @@ def raw_response(
             "status": status,
         }
     }
+
+
+def examples(*, request: Any = None, response: Any = None) -> dict[str, Any]:
+    """A request body and a success response as they look on the wire (JSON values); a test
+    checks them against the documented schemas."""
+    return {EXAMPLES: {"request": request, "response": response}}
 
 
 def merge(*opts: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from litestar.typing import FieldDefinition
 
 from backend.lib.errors import PROBLEM_JSON
 from backend.lib.openapi import problems
-from backend.lib.openapi.declare import RAISES, RAW_BODY, RAW_RESPONSE
+from backend.lib.openapi.declare import EXAMPLES, RAISES, RAW_BODY, RAW_RESPONSE
 from backend.lib.openapi.security import callers, security_requirements
 
 PROBLEM_REF = "#/components/schemas/ProblemDetails"
@@ -98,6 +98,8 @@ def finish_operation(
         operation.request_body = _raw_request_body(raw, creator)
     if raw := handler.opt.get(RAW_RESPONSE):
         _set_raw_response(operation, raw, creator)
+    if declared := handler.opt.get(EXAMPLES):
+        _set_examples(operation, declared)
     _drop_generic_errors(operation)
     for status, codes in error_codes(operation, handler, route).items():
         operation.responses[str(status)] = _problem_response(status, codes)
@@ -140,8 +142,10 @@ def error_codes(
         pairs.update(problems.CURSOR)
     if operation.request_body is not None:
         raw = handler.opt.get(RAW_BODY)
-        binary = raw is not None and raw["schema"] is None
-        pairs.update(problems.BINARY_BODY if binary else problems.JSON_BODY)
+        if raw is None:
+            pairs.update(problems.JSON_BODY)
+        else:
+            pairs.update(problems.BINARY_BODY if raw["schema"] is None else problems.RAW_JSON_BODY)
     pairs.update(handler.opt.get(RAISES, ()))
     by_status: dict[int, list[str]] = defaultdict(list)
     for status, code in sorted(pairs):
@@ -159,6 +163,17 @@ def _problem_response(status: int, codes: list[str]) -> OpenAPIResponse:
             PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref=PROBLEM_REF), examples=examples)  # type: ignore[arg-type]
         },
     )
+
+
+def _set_examples(operation: Operation, declared: dict[str, Any]) -> None:
+    if declared["request"] is not None and isinstance(operation.request_body, RequestBody):
+        for media in operation.request_body.content.values():
+            media.example = declared["request"]
+    if declared["response"] is not None:
+        for status, response in (operation.responses or {}).items():
+            if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                for media in (response.content or {}).values():
+                    media.example = declared["response"]
 
 
 def _drop_generic_errors(operation: Operation) -> None:

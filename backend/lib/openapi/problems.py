@@ -74,13 +74,17 @@ SCOPE_GUARD = ((403, "missing_scope"),)
 PATH_OBJECT = ((404, "not_found"),)
 QUERY = ((422, "validation_error"), (422, "nul_character"))
 CURSOR = ((422, "bad_cursor"),)
+# Bad JSON in a body Litestar decodes is its own 400 (`http_error`; bytes that are not UTF-8 are
+# `malformed_json`); a body the handler decodes (raw_body) is always `malformed_json`.
 JSON_BODY = (
+    (400, "http_error"),
     (400, "malformed_json"),
     (413, "payload_too_large"),
     (422, "validation_error"),
     (422, "nul_character"),
     (422, "too_deeply_nested"),
 )
+RAW_JSON_BODY = JSON_BODY[1:]
 BINARY_BODY = ((413, "payload_too_large"),)
 RATE_LIMIT = ((429, "rate_limited"),)
 ALWAYS = (
