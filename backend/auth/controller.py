@@ -52,7 +52,9 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
         limiter: NamedDependency[RateLimiter],
     ) -> TokenResponse:
-        """Exchange email and password (and, for a handheld, its device id) for a short-lived
+        """Sign in: an access token and a refresh token.
+
+        Exchange email and password (and, for a handheld, its device id) for a short-lived
         access token and a refresh token. A device id is bound to the first driver who signs in
         on it: another driver gets 409 `device_bound_to_other_driver`. Attempts are rate limited
         per account and per address (429 with Retry-After)."""

@@ -48,9 +48,9 @@ from backend.lib.errors import (
     decode_body,
     problem,
 )
-from backend.lib.openapi import raises, raw_body
+from backend.lib.openapi import raises, raw_body, raw_response
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from backend.pod.blobs import BlobService
+from backend.pod.blobs import BLOB_TYPES, BlobService
 from backend.pod.storage import blob_store
 
 applicant_or_staff = requires("applicant", "admin", "dispatcher")
@@ -92,7 +92,9 @@ class CourierApplicationController(Controller):
     async def apply(
         self, request: Request, db_session: DbSession, settings: SettingsDep
     ) -> ApplicationCreated:
-        """Apply (no sign-in). Body: `ApplicationCreate` (docs/couriers.md), at most 64 kB.
+        """Apply to become a courier.
+
+        Apply (no sign-in). Body: `ApplicationCreate` (docs/couriers.md), at most 64 kB.
         Answers the applicant token, the only key to this application: keep it. A code to
         verify the email is sent at once."""
         # The public door: the body is read under a limit and decoded straight into its shape,
@@ -158,7 +160,9 @@ class CourierApplicationController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """Change a draft; fields left out stay."""
+        """Change a draft application.
+
+        Change a draft; fields left out stay."""
         return await _applications(db_session, settings).update(application_id, request.user, data)
 
     @post(
@@ -228,7 +232,7 @@ class CourierApplicationController(Controller):
     @get(
         "/{application_id:uuid}/documents/{document_id:uuid}/content",
         guards=[applicant_or_staff],
-        opt=raises((NotFound, "blob_missing")),
+        opt=raises((NotFound, "blob_missing")) | raw_response(*BLOB_TYPES),
     )
     async def document_content(
         self,
@@ -268,7 +272,9 @@ class CourierApplicationController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """draft -> submitted, once the email is verified and every required document is
+        """Submit the application for review.
+
+        draft -> submitted, once the email is verified and every required document is
         present and unexpired; else 422 listing what is missing."""
         return await _applications(db_session, settings).submit(application_id, request.user)
 
@@ -288,7 +294,7 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """submitted -> under_review: a reviewer takes the application."""
+        """Start reviewing an application: submitted -> under_review."""
         return await _review(db_session, settings).start_review(application_id, request.user)
 
     @post("/checks", status_code=200, opt=raises((Conflict, "illegal_transition")))
@@ -299,7 +305,9 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """under_review -> checks_pending; the provider answers at the signed callback."""
+        """Start the background check.
+
+        under_review -> checks_pending; the provider answers at the signed callback."""
         return await _review(db_session, settings).start_check(application_id, request.user)
 
     @post(
@@ -315,7 +323,9 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """Needs a clear check; creates the courier as a driver and makes them active."""
+        """Approve an application: the courier becomes active.
+
+        Needs a clear check; creates the courier as a driver and makes them active."""
         return await _review(db_session, settings).approve(application_id, request.user, data)
 
     @post("/reject", status_code=200, opt=raises((Conflict, "illegal_transition")))
@@ -428,7 +438,9 @@ class CourierCheckController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> dict[str, str]:
-        """The check provider's answer, signed with Standard Webhooks (`webhook-id`,
+        """Receive a background check's result (provider callback).
+
+        The check provider's answer, signed with Standard Webhooks (`webhook-id`,
         `webhook-timestamp`, `webhook-signature`); a bad or stale signature is 401."""
         body = await request.body()
         if len(body) > CALLBACK_MAX_BYTES:
@@ -455,7 +467,9 @@ class CourierController(Controller):
     async def set_availability(
         self, data: JSONBody[AvailabilityBody], request: AppRequest, db_session: DbSession
     ) -> CourierStatus:
-        """Weekly slots (ISO weekday, `HH:MM` UTC); replaces the previous ones."""
+        """Set your weekly availability.
+
+        Weekly slots (ISO weekday, `HH:MM` UTC); replaces the previous ones."""
         return await AvailabilityService(db_session).set_availability(
             request.user, data.availability
         )
@@ -468,7 +482,9 @@ class CourierController(Controller):
     async def go_online(
         self, data: JSONBody[OnlineBody], request: AppRequest, db_session: DbSession
     ) -> CourierStatus:
-        """Online at a position (GeoJSON point): offers can now reach you."""
+        """Go online.
+
+        Online at a position (GeoJSON point): offers can now reach you."""
         return await AvailabilityService(db_session).go_online(request.user, data.position)
 
     @post("/offline", status_code=200, opt=raises((NotFound, "not_found")))

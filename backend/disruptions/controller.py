@@ -47,7 +47,9 @@ class DisruptionController(Controller):
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> DisruptionRead:
-        """Report a disruption (`mode: live`) or rehearse one (`mode: drill`). The recovery is
+        """Report or rehearse a disruption.
+
+        Report a disruption (`mode: live`) or rehearse one (`mode: drill`). The recovery is
         planned in the background: follow `plan_id`, or this disruption's `status`."""
         return await DisruptionService(db_session).create(data, request.user.user_id)
 

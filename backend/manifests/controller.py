@@ -45,7 +45,9 @@ class RouteController(Controller):
         settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> RouteRead:
-        """A draft route; each shipment gets an `assigned` event. Its date lies within
+        """Create a draft route for a driver and day.
+
+        A draft route; each shipment gets an `assigned` event. Its date lies within
         `LASTMILE_PLAUSIBLE_DAYS` of today."""
         service = RouteService(db_session, plausible=Plausible.from_settings(settings))
         return await service.create(data, request.user.user_id)
@@ -136,5 +138,7 @@ class RouteController(Controller):
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> RouteRead:
-        """draft -> published; publishing a published route again answers it unchanged."""
+        """Publish a route: its driver's next pull delivers it.
+
+        draft -> published; publishing a published route again answers it unchanged."""
         return await RouteService(db_session).publish(route_id, request.user.user_id)

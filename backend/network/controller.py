@@ -52,7 +52,9 @@ class NetworkController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> ZoneRead:
-        """A polygon or multipolygon of at most `LASTMILE_ZONE_MAX_AREA_KM2`; one crossing the
+        """Create a delivery zone.
+
+        A polygon or multipolygon of at most `LASTMILE_ZONE_MAX_AREA_KM2`; one crossing the
         antimeridian is cut there into a MultiPolygon (RFC 7946 §3.1.9)."""
         service = NetworkService(db_session, max_zone_area_km2=settings.zone_max_area_km2)
         return await service.create_zone(data)

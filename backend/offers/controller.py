@@ -89,7 +89,9 @@ class OfferController(Controller):
     async def accept(
         self, offer_id: FromPath[UUID], request: AppRequest, db_session: DbSession
     ) -> Accepted:
-        """The first courier to accept wins the work as a published route (in their next
+        """Accept an offer.
+
+        The first courier to accept wins the work as a published route (in their next
         pull); the others get 409 `offer_taken`; a closed offer is 409 `offer_closed`."""
         return await OfferService(db_session).accept(offer_id, request.user)
 

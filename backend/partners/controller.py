@@ -38,7 +38,9 @@ class OrganizationController(Controller):
     async def create(
         self, data: JSONBody[OrganizationCreate], db_session: DbSession
     ) -> OrganizationRead:
-        """A shipper or partner carrier (regional courier, cooperative, retail network, crowd
+        """Create an organisation.
+
+        A shipper or partner carrier (regional courier, cooperative, retail network, crowd
         platform)."""
         return await OrganizationService(db_session).create(data)
 
@@ -69,7 +71,9 @@ class OrganizationController(Controller):
         db_session: DbSession,
         data: JSONBody[ApiKeyCreate | None] = None,
     ) -> ApiKeyCreated:
-        """A new key, shown once in `key`. Several keys may be live at once (rotation)."""
+        """Create an API key for an organisation.
+
+        A new key, shown once in `key`. Several keys may be live at once (rotation)."""
         return await OrganizationService(db_session).create_key(
             organization_id, data or ApiKeyCreate()
         )
@@ -126,7 +130,9 @@ class HandoverController(Controller):
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
-        """Give the shipment to a partner carrier: it leaves any driver's route (the driver
+        """Hand a shipment over to a partner carrier.
+
+        Give the shipment to a partner carrier: it leaves any driver's route (the driver
         learns through pull), becomes `with_partner`, and the carrier's key can read it."""
         return await HandoverService(db_session).shipment(shipment_id, data, request.user.actor_id)
 
@@ -142,7 +148,9 @@ class HandoverController(Controller):
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> RouteHandoverResult:
-        """The same for every stop of the route not yet closed."""
+        """Hand a whole route over to a partner carrier.
+
+        The same for every stop of the route not yet closed."""
         return await HandoverService(db_session).route(route_id, data, request.user.actor_id)
 
 
@@ -162,7 +170,9 @@ class PartnerEventController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> PartnerPushResponse:
-        """`{events: [...]}` in the device event schema (docs/partners.md): one result per
+        """Report status events as a partner carrier.
+
+        `{events: [...]}` in the device event schema (docs/partners.md): one result per
         event, in order; a bad event is rejected alone and kept in quarantine; a replayed
         `event_id` is a duplicate."""
         body = await request.body()

@@ -49,7 +49,9 @@ class PlanController(Controller):
         settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> PlanRead:
-        """Queue a plan; the worker solves it. Follow it at `GET /v1/plans/{id}` or on the live
+        """Plan routes with the solver (queued).
+
+        Queue a plan; the worker solves it. Follow it at `GET /v1/plans/{id}` or on the live
         feed (`plan.progress`)."""
         service = PlanService(db_session, PlanningSettings.of(settings))
         return await service.create(data, request.user.user_id)

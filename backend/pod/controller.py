@@ -15,12 +15,12 @@ from backend.lib.errors import Invalid, NotFound, PayloadTooLarge
 from backend.lib.openapi import examples, raises, raw_body, raw_response, samples
 from backend.pod.blobs import BlobService, UnsupportedMediaType
 from backend.pod.evidence_service import EvidenceService
+from backend.pod.models import BLOB_TYPES
 from backend.pod.schemas import BlobStored, PodRead, RecipientPod
 from backend.pod.service import PodService
 from backend.pod.storage import StoreUnavailable, blob_store
 
 BLOB_CACHE = {"cache-control": "private, max-age=31536000, immutable"}
-BLOB_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
 
 class BlobController(Controller):
@@ -50,7 +50,9 @@ class BlobController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> Response[BlobStored]:
-        """Store a photo or signature named by its SHA-256 (raw bytes; `image/jpeg`,
+        """Upload a photo, signature or document (content-addressed).
+
+        Store a photo or signature named by its SHA-256 (raw bytes; `image/jpeg`,
         `image/png`, `image/webp` or `application/pdf`). 201 when new, 200 when already stored."""
         body = await _read_limited(request, settings.blob_max_bytes)
         stored = await BlobService(db_session, blob_store(settings)).put(

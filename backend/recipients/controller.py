@@ -27,7 +27,9 @@ class RecipientController(Controller):
     async def view(
         self, token: FromPath[Token], db_session: DbSession, settings: NamedDependency[Settings]
     ) -> TrackingView:
-        """Status and history in plain words, window or ETA, stops before yours, the driver's
+        """Track a shipment (recipient's view).
+
+        Status and history in plain words, window or ETA, stops before yours, the driver's
         position when close, the proof of delivery, the PIN when one is needed, and what you
         may still change."""
         return await RecipientService(db_session, settings).view(token)
@@ -49,7 +51,9 @@ class RecipientController(Controller):
         settings: NamedDependency[Settings],
         limiter: NamedDependency[RateLimiter],
     ) -> TrackingView:
-        """`{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
+        """Give a delivery instruction: reschedule, safe drop or pickup point.
+
+        `{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
         `{type: pickup_point, pickup_point_id}`; answers the updated tracking view. 409 once
         delivered or once the driver is within a few stops; 429 past the per-shipment rate."""
         await limiter.enforce("instructions", token)

@@ -80,7 +80,9 @@ class ShipmentController(Controller):
         settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> BulkResult:
-        """Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
+        """Create many shipments in one call.
+
+        Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
         reported by index with the field that failed."""
         return await ShipmentService(
             db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
@@ -105,7 +107,9 @@ class ShipmentController(Controller):
         barcode: Lookup = None,
         tracking_number: Lookup = None,
     ) -> Page[ShipmentRead]:
-        """Filter, or find one by `reference`, `barcode` or `tracking_number`. A parameter this
+        """List shipments, or find one.
+
+        Filter, or find one by `reference`, `barcode` or `tracking_number`. A parameter this
         list does not know is 422, never silently ignored."""
         unknown = sorted(set(request.query_params) - LIST_PARAMETERS)
         if unknown:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.lib.errors import Unavailable, problem
-from backend.lib.openapi import raises
+from backend.lib.openapi import raises, raw_response
 from backend.live.hub import LiveRuntime
 
 # What `/` points at: the first page an operator opens after `scripts/serve`.
@@ -44,7 +44,12 @@ class HealthController(Controller):
         """The process is alive."""
         return {"status": "ok"}
 
-    @get("/readyz", exclude_from_auth=True, opt=raises((Unavailable, "not_ready")))
+    @get(
+        "/readyz",
+        exclude_from_auth=True,
+        opt=raises((Unavailable, "not_ready"))
+        | raw_response("application/json", description="Ready: the database and PostGIS versions"),
+    )
     async def readyz(
         self, engine: NamedDependency[AsyncEngine], live_runtime: NamedDependency[LiveRuntime]
     ) -> Response[dict[str, str]] | dict[str, str]:

@@ -55,7 +55,9 @@ class TrackingController(Controller):
         settings: NamedDependency[Settings],
         hub_id: FromQuery[UUID | None] = None,
     ) -> PositionCollection:
-        """Latest position of each active driver seen in the last 24 h, as GeoJSON, with
+        """Latest driver positions (GeoJSON).
+
+        Latest position of each active driver seen in the last 24 h, as GeoJSON, with
         `age_seconds` and `stale` (older than `LASTMILE_TRACKING_STALE_SECONDS`)."""
         return await TrackingService(db_session).positions(hub_id, settings.tracking_stale_seconds)
 
@@ -77,6 +79,8 @@ class DriverTrackController(Controller):
         start: Annotated[datetime | None, QueryParameter(name="from")] = None,
         end: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> TrackFeature:
-        """The driver's fixes between `from` and `to` (default: the last 12 hours, at most
+        """A driver's track over a time range (GeoJSON).
+
+        The driver's fixes between `from` and `to` (default: the last 12 hours, at most
         7 days) as a GeoJSON LineString Feature; drivers may read only their own."""
         return await TrackingService(db_session).track(driver_id, request.user, start, end)

@@ -44,7 +44,9 @@ class WebhookEndpointController(Controller):
         settings: NamedDependency[Settings],
         request: Me,
     ) -> EndpointCreated:
-        """A receiver for the named event types; the answer holds its `whsec_` secret."""
+        """Create a webhook endpoint.
+
+        A receiver for the named event types; the answer holds its `whsec_` secret."""
         service = EndpointService(db_session, allow_private=settings.webhooks_allow_private)
         return await service.create(data, request.user)
 
@@ -103,7 +105,9 @@ class WebhookEndpointController(Controller):
     async def rotate_secret(
         self, endpoint_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> SecretRotated:
-        """A new secret; for 24 h every delivery carries both signatures."""
+        """Rotate an endpoint's signing secret.
+
+        A new secret; for 24 h every delivery carries both signatures."""
         return await EndpointService(db_session).rotate_secret(endpoint_id, request.user)
 
     @post("/{endpoint_id:uuid}/replay", status_code=200, opt=raises(Invalid))
@@ -114,7 +118,9 @@ class WebhookEndpointController(Controller):
         db_session: DbSession,
         request: Me,
     ) -> ReplayResult:
-        """Resend every event meant for this endpoint since `since` (at most 10,000 a call)."""
+        """Replay past events to an endpoint.
+
+        Resend every event meant for this endpoint since `since` (at most 10,000 a call)."""
         return await EndpointService(db_session).replay(endpoint_id, data.since, request.user)
 
 

@@ -112,11 +112,26 @@ def docstring_texts(handler: HTTPRouteHandler) -> tuple[str, str]:
     if not doc:
         return "", ""
     first_paragraph = " ".join(doc.split("\n\n", 1)[0].split())
-    match = re.match(r"(.+?[.:;!?])(\s|$)", first_paragraph)
-    summary = (match.group(1) if match else first_paragraph).rstrip(".:;")
+    summary = _first_sentence(first_paragraph).rstrip(".:;")
     if len(summary) > _SUMMARY_LIMIT:
         summary = summary[: _SUMMARY_LIMIT - 1].rsplit(" ", 1)[0] + "…"
     return summary, doc
+
+
+def _first_sentence(text: str) -> str:
+    """Up to the first `.`, `;`, `:`, `!` or `?` that ends a sentence: followed by a space or the
+    end, and outside backticks and parentheses (`{type: reschedule}` is not a sentence end)."""
+    depth, quoted = 0, False
+    for n, char in enumerate(text):
+        if char == "`":
+            quoted = not quoted
+        elif not quoted and char in "([{":
+            depth += 1
+        elif not quoted and char in ")]}":
+            depth = max(0, depth - 1)
+        elif not quoted and depth == 0 and char in ".;:!?" and text[n + 1 : n + 2] in ("", " "):
+            return text[: n + 1]
+    return text
 
 
 def error_codes(
@@ -198,8 +213,10 @@ def _set_raw_response(operation: Operation, raw: dict[str, Any], creator: Schema
         schema = creator.for_field_definition(FieldDefinition.from_annotation(raw["schema"]))
         content = {media_type: OpenAPIMediaType(schema=schema) for media_type in raw["media_types"]}
     else:
-        binary = Schema(type="string", format="binary")  # type: ignore[arg-type]
-        content = {media_type: OpenAPIMediaType(schema=binary) for media_type in raw["media_types"]}
+        content = {
+            media_type: OpenAPIMediaType(schema=_opaque(media_type))
+            for media_type in raw["media_types"]
+        }
     status = str(raw["status"])
     previous = (operation.responses or {}).get(status)
     description = raw["description"] or getattr(previous, "description", None) or "OK"
@@ -207,6 +224,13 @@ def _set_raw_response(operation: Operation, raw: dict[str, Any], creator: Schema
         key: value for key, value in (operation.responses or {}).items() if not key.startswith("2")
     }
     operation.responses[status] = OpenAPIResponse(description=description, content=content)
+
+
+def _opaque(media_type: str) -> Schema:
+    """A body of no documented shape: a JSON object, or bytes."""
+    if media_type.endswith(("/json", "+json")):
+        return Schema(type="object")  # type: ignore[arg-type]
+    return Schema(type="string", format="binary")  # type: ignore[arg-type]
 
 
 # Component names ---------------------------------------------------------------------------------
