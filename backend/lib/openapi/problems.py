@@ -72,7 +72,8 @@ AUTHENTICATION = (
 ROLE_GUARD = ((403, "forbidden"),)
 SCOPE_GUARD = ((403, "missing_scope"),)
 PATH_OBJECT = ((404, "not_found"),)
-QUERY = ((422, "validation_error"), (422, "nul_character"))
+# A required query parameter left out is 400; a value of the wrong shape 422.
+QUERY = ((400, "validation_error"), (422, "validation_error"), (422, "nul_character"))
 CURSOR = ((422, "bad_cursor"),)
 # Bad JSON in a body Litestar decodes is its own 400 (`http_error`; bytes that are not UTF-8 are
 # `malformed_json`); a body the handler decodes (raw_body) is always `malformed_json`.
@@ -84,7 +85,8 @@ JSON_BODY = (
     (422, "nul_character"),
     (422, "too_deeply_nested"),
 )
-RAW_JSON_BODY = JSON_BODY[1:]
+# decode_body names the field of a body of the wrong shape with `invalid`.
+RAW_JSON_BODY = (*JSON_BODY[1:], (422, "invalid"))
 BINARY_BODY = ((413, "payload_too_large"),)
 RATE_LIMIT = ((429, "rate_limited"),)
 ALWAYS = (
