@@ -170,5 +170,5 @@ class UserController(Controller):
         request: Request[Principal, Any, Any],
         db_session: DbSession,
     ) -> UserRead:
-        """Reactivate an account: it may sign in again (earlier tokens stay ended)."""
+        """Reactivate an account: it may sign in again."""
         return await AccountService(db_session).set_active(user_id, True, request.user)

@@ -337,7 +337,7 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """Reject the application with a reason the applicant reads; it is final."""
+        """Reject an application (submitted, under review or checks pending); rejected is final."""
         return await _review(db_session, settings).reject(application_id, request.user, data.reason)
 
     @post(
@@ -414,7 +414,7 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """End an active or suspended courier's work for good."""
+        """Offboard an active or suspended courier; offboarded is final."""
         return await _review(db_session, settings).lifecycle(
             application_id, request.user, "offboard", data.reason
         )
@@ -460,7 +460,8 @@ class CourierController(Controller):
 
     @get(opt=raises((NotFound, "not_found")))
     async def me(self, request: AppRequest, db_session: DbSession) -> CourierStatus:
-        """Your courier status: active or not, online or not, and your availability slots."""
+        """Your courier status: application status, online or not (since when, where), and your
+        availability slots."""
         return await AvailabilityService(db_session).me(request.user)
 
     @put("/availability", opt=raises((NotFound, "not_found")))

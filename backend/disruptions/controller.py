@@ -61,7 +61,7 @@ class DisruptionController(Controller):
         cursor: Cursor = None,
         hub_id: FromQuery[UUID | None] = None,
     ) -> Page[DisruptionRead]:
-        """List disruptions, newest first, optionally of one hub."""
+        """List disruptions, optionally of one hub."""
         return await DisruptionService(db_session).page(cursor=cursor, limit=limit, hub_id=hub_id)
 
     @get("/disruptions/{disruption_id:uuid}")

@@ -37,7 +37,7 @@ class NetworkController(Controller):
     async def list_hubs(
         self, db_session: DbSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> Page[HubRead]:
-        """List hubs, oldest first, a page at a time."""
+        """List hubs, a page at a time."""
         return await NetworkService(db_session).list_hubs(cursor=cursor, limit=limit)
 
     @get("/hubs/{hub_id:uuid}")

@@ -47,7 +47,7 @@ class OfferController(Controller):
         cursor: Cursor = None,
         status: FromQuery[OfferStatus | None] = None,
     ) -> Page[OfferRead]:
-        """List offers, newest first, optionally by status."""
+        """List offers, optionally by status."""
         return await OfferService(db_session).page(cursor=cursor, limit=limit, status=status)
 
     @get("/mine", guards=[requires("driver")])
@@ -66,7 +66,8 @@ class OfferController(Controller):
 
     @get("/{offer_id:uuid}", guards=[staff_only])
     async def get_offer(self, offer_id: FromPath[UUID], db_session: DbSession) -> OfferRead:
-        """One offer with who it was made to and each courier's answer."""
+        """One offer: the work, the pay, its status, the couriers it was made to and those excluded,
+        with why."""
         return await OfferService(db_session).get(offer_id)
 
     @post(
@@ -76,8 +77,7 @@ class OfferController(Controller):
         opt=raises((Conflict, "offer_taken", "offer_closed")),
     )
     async def withdraw(self, offer_id: FromPath[UUID], db_session: DbSession) -> OfferRead:
-        """Withdraw an open offer: couriers can no longer accept it, and their next pull removes
-        it."""
+        """Withdraw an open offer: couriers can no longer accept it."""
         return await OfferService(db_session).withdraw(offer_id)
 
     @post(
@@ -104,5 +104,5 @@ class OfferController(Controller):
     async def decline(
         self, offer_id: FromPath[UUID], request: AppRequest, db_session: DbSession
     ) -> CourierOffer:
-        """Decline an offer made to you; it stays open for the others."""
+        """Decline an offer made to you."""
         return await OfferService(db_session).decline(offer_id, request.user)

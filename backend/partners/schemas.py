@@ -17,7 +17,10 @@ class OrganizationCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: Annotated[
         Kind,
         Meta(
-            description="`shipper` sends shipments; the other kinds are carriers, which receive shipments by handover and report their events"
+            description=(
+                "`shipper` sends shipments; the other kinds are carriers, which receive shipments"
+                " by handover and report their events"
+            )
         ),
     ]
     contact_email: (
@@ -61,7 +64,9 @@ class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
             Meta(
                 min_length=1,
                 max_length=4,
-                description="What the key may do; left out, the default scopes of the organisation's kind",
+                description=(
+                    "What the key may do; left out, the default scopes of the organisation's kind"
+                ),
             ),
         ]
         | None

@@ -58,8 +58,8 @@ class PlanController(Controller):
 
     @get("/plans/{plan_id:uuid}")
     async def get_plan(self, plan_id: FromPath[UUID], db_session: DbSession) -> PlanRead:
-        """One plan: its status while queued or solving, then the routes found, their cost and the
-        shipments left unassigned."""
+        """One plan: its status and progress, then the routes found, their cost and the shipments
+        left unassigned (or the error)."""
         return await PlanService(db_session).get(plan_id)
 
     @post(

@@ -168,7 +168,10 @@ class ShipmentRead(msgspec.Struct):
     status: Annotated[
         str,
         Meta(
-            description="created, at_hub, out_for_delivery, delivered, attempt_failed, with_partner, returned or cancelled"
+            description=(
+                "created, at_hub, out_for_delivery, delivered, attempt_failed, with_partner, "
+                "returned or cancelled"
+            )
         ),
     ]
     hub_id: UUID

@@ -82,7 +82,10 @@ class Clock(msgspec.Struct, forbid_unknown_fields=True):
     anchor: Annotated[
         Anchor | None,
         Meta(
-            description="A server time received during this boot, with the monotonic reading at that moment: the effective time is `anchor.server_time + (mono_ms - anchor.mono_ms)`"
+            description=(
+                "A server time received during this boot, with the monotonic reading at that "
+                "moment: the effective time is `anchor.server_time + (mono_ms - anchor.mono_ms)`"
+            )
         ),
     ] = None
 
@@ -118,20 +121,26 @@ class DeviceEvent(msgspec.Struct, forbid_unknown_fields=True):
     event_id: Annotated[
         UUID,
         Meta(
-            description="Made on the device; the idempotency key: sent again, it answers `duplicate`"
+            description=(
+                "Made on the device; the idempotency key: sent again, it answers `duplicate`"
+            )
         ),
     ]
     seq: Annotated[
         Seq,
         Meta(
-            description="The device's own counter, 1, 2, 3…; `ack_seq` acknowledges the contiguous ones"
+            description=(
+                "The device's own counter, 1, 2, 3…; `ack_seq` acknowledges the contiguous ones"
+            )
         ),
     ]
     type: Annotated[EventType, Meta(description="What happened; `data` depends on it")]
     occurred_at: Annotated[
         datetime,
         Meta(
-            description="The device's wall clock (RFC 3339 with offset); used when no anchor is given"
+            description=(
+                "The device's wall clock (RFC 3339 with offset); used when no anchor is given"
+            )
         ),
     ]
     shipment_id: Annotated[
@@ -159,7 +168,11 @@ class DeviceEvent(msgspec.Struct, forbid_unknown_fields=True):
     data: Annotated[
         dict[str, Any],
         Meta(
-            description="By type: `delivered` {handoff, recipient_name?, pin?, signature_sha256?, photo_sha256s?, age_verified?}; `delivery_failed` {reason, note?}; `note` {text}; `route_started` {route_id?}; else {}"
+            description=(
+                "By type: `delivered` {handoff, recipient_name?, pin?, signature_sha256?, "
+                "photo_sha256s?, age_verified?}; `delivery_failed` {reason, note?}; `note` "
+                "{text}; `route_started` {route_id?}; else {}"
+            )
         ),
     ] = {}
 
@@ -248,7 +261,10 @@ class EventResult(msgspec.Struct, omit_defaults=True):
     status: Annotated[
         Literal["accepted", "duplicate", "rejected"],
         Meta(
-            description="`accepted` (stored and applied), `duplicate` (stored before), `rejected` (kept in quarantine, see `reason`)"
+            description=(
+                "`accepted` (stored and applied), `duplicate` (stored before), `rejected` (kept "
+                "in quarantine, see `reason`)"
+            )
         ),
     ]
     reason: Annotated[
@@ -265,7 +281,10 @@ class EventResult(msgspec.Struct, omit_defaults=True):
     flags: Annotated[
         list[str],
         Meta(
-            description="Clock flags (`clock_low_confidence`, `clock_suspect`), `custody_conflict`, and anomalies the shipment's fold found"
+            description=(
+                "Clock flags (`clock_low_confidence`, `clock_suspect`), `custody_conflict`, and "
+                "anomalies the shipment's fold found"
+            )
         ),
     ] = []
 
@@ -275,13 +294,18 @@ class PushResponse(msgspec.Struct):
     ack_seq: Annotated[
         int,
         Meta(
-            description="The highest `seq` such that every seq up to it is stored: drop those events from the device"
+            description=(
+                "The highest `seq` such that every seq up to it is stored: drop those events from"
+                " the device"
+            )
         ),
     ]
     server_time: Annotated[
         datetime,
         Meta(
-            description="Keep it with the monotonic reading at receipt: it is the next events' anchor"
+            description=(
+                "Keep it with the monotonic reading at receipt: it is the next events' anchor"
+            )
         ),
     ]
 

@@ -98,7 +98,8 @@ class WebhookEndpointController(Controller):
 
     @delete("/{endpoint_id:uuid}")
     async def remove(self, endpoint_id: FromPath[UUID], db_session: DbSession, request: Me) -> None:
-        """Delete the endpoint with its deliveries and their attempts: nothing more is sent to it."""
+        """Delete the endpoint with its deliveries and their attempts: nothing more is sent
+        to it."""
         await EndpointService(db_session).delete(endpoint_id, request.user)
 
     @post("/{endpoint_id:uuid}/rotate-secret", status_code=200)
@@ -154,12 +155,14 @@ class WebhookDeliveryController(Controller):
     async def attempts(
         self, delivery_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> list[AttemptRead]:
-        """Every attempt of one delivery: when, how long, the status and the start of the body answered, or the error."""
+        """Every attempt of one delivery: when, how long, the status and the start of the body
+        answered, or the error."""
         return await DeliveryService(db_session).attempts(delivery_id, request.user)
 
     @post("/{delivery_id:uuid}/redeliver", status_code=202)
     async def redeliver(
         self, delivery_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> DeliveryRead:
-        """Send one delivery again: a new delivery of the same event to the same endpoint, due now, with the same `webhook-id` so the receiver can tell it is a repeat."""
+        """Send one delivery again: a new delivery of the same event to the same endpoint, due now,
+        with the same `webhook-id` so the receiver can tell it is a repeat."""
         return await DeliveryService(db_session).redeliver(delivery_id, request.user)

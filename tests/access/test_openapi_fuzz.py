@@ -3,9 +3,9 @@
 Every operation gets seeded, bounded examples (valid and invalid ones), half of them pointed at
 real objects (a route, shipments, a delivered photo, a tracking token) so the fuzz reaches past
 the 404 of a random id, and a third of them tainted (a NUL in every string of the query and
-body, or every number out of range). Asserted: no 5xx ever; for 2xx answers, the body and content type
-the OpenAPI documents; for 4xx answers, a documented status, a ProblemDetails body and a documented
-`code`. What is not asserted yet, and why: docs/input-validation.md.
+body, or every number out of range). Asserted: no 5xx ever; for 2xx answers, the body and
+content type the OpenAPI documents; for 4xx answers, a documented status, a ProblemDetails body and
+a documented `code`. What is not asserted yet, and why: docs/input-validation.md.
 """
 
 from __future__ import annotations

@@ -175,7 +175,10 @@ def _problem_response(status: int, codes: list[str]) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=problems.describe_status(status, codes),
         content={
-            PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref=PROBLEM_REF), examples=examples)  # type: ignore[arg-type]
+            PROBLEM_JSON: OpenAPIMediaType(
+                schema=Reference(ref=PROBLEM_REF),
+                examples=examples,  # type: ignore[arg-type]
+            )
         },
     )
 
