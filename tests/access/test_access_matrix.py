@@ -17,7 +17,7 @@ from tests.access.matrix import CALLERS, FORBIDDEN, HIDDEN, MATRIX, OK, UNAUTH, 
 from tests.access.world import Caller, World, build_world
 from tests.live.servers import api_worker
 from tests.openapi.checks import operations as openapi_operations
-from tests.openapi.checks import problem_examples
+from tests.openapi.checks import problem_codes
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 DENIED = "401 or 403"  # a refused WebSocket handshake does not tell them apart
@@ -129,7 +129,7 @@ def documented_errors(schema: dict) -> dict[str, dict[int, set[str]]]:
     """Per operation, the problem codes the OpenAPI documents for each status."""
     return {
         op.label: {
-            int(status): {example["code"] for example in problem_examples(response)}
+            int(status): problem_codes(response)
             for status, response in op.body["responses"].items()
         }
         for op in openapi_operations(schema)

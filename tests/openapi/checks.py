@@ -39,14 +39,14 @@ def documented_codes(schema: dict[str, Any]) -> set[tuple[int, str]]:
     found = set()
     for op in operations(schema):
         for status, response in op.body["responses"].items():
-            for example in problem_examples(response):
-                found.add((int(status), example["code"]))
+            found.update((int(status), code) for code in problem_codes(response))
     return found
 
 
-def problem_examples(response: dict[str, Any]) -> list[dict[str, Any]]:
+def problem_codes(response: dict[str, Any]) -> set[str]:
+    """The codes a problem response documents: its examples are keyed by code."""
     media = response.get("content", {}).get(errors.PROBLEM_JSON, {})
-    return [example["value"] for example in media.get("examples", {}).values()]
+    return set(media.get("examples", {}))
 
 
 def error_classes() -> dict[str, type[DomainError]]:

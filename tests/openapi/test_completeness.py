@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 
 from backend.lib.errors import PROBLEM_JSON
-from tests.openapi.checks import documented_codes, operations, problem_examples, raised_codes
+from tests.openapi.checks import documented_codes, operations, problem_codes, raised_codes
 
 OPERATION_IDS = Path(__file__).with_name("operation_ids.txt")
 PROBLEM_REF = "#/components/schemas/ProblemDetails"
@@ -52,6 +52,12 @@ def test_every_operation_documents_its_errors_as_problems(schema: dict[str, Any]
             media = response.get("content", {}).get(PROBLEM_JSON)
             if not media or media["schema"] != {"$ref": PROBLEM_REF} or not media.get("examples"):
                 missing.append(f"{op.label} {status}: not a ProblemDetails with code examples")
+                continue
+            for code, example in media["examples"].items():
+                name = example.get("$ref", "").removeprefix("#/components/examples/")
+                value = schema["components"]["examples"].get(name, {}).get("value", {})
+                if (value.get("status"), value.get("code")) != (int(status), code):
+                    missing.append(f"{op.label} {status}: example {code} is {example}")
     assert not missing, "\n".join(missing)
 
 
@@ -120,5 +126,4 @@ def test_security_schemes_and_public_operations(schema: dict[str, Any]) -> None:
 
 
 def _codes(operation: dict[str, Any], status: str) -> set[str]:
-    response = operation["responses"].get(status, {})
-    return {example["code"] for example in problem_examples(response)}
+    return problem_codes(operation["responses"].get(status, {}))

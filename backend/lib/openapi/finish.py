@@ -8,7 +8,7 @@ backend/lib/openapi/declare.py, guards, parameters) before the components are na
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -43,6 +43,7 @@ from backend.lib.openapi.declare import EXAMPLES, RAISES, RAW_BODY, RAW_RESPONSE
 from backend.lib.openapi.security import callers, security_requirements
 
 PROBLEM_REF = "#/components/schemas/ProblemDetails"
+EXAMPLES_REF = "#/components/examples/"
 _SUMMARY_LIMIT = 100
 
 
@@ -67,6 +68,7 @@ class LastmileOpenAPIPlugin(OpenAPIPlugin):
         openapi.components = openapi.components or Components()
         schemas = component_schemas(context.schema_registry)
         openapi.components.schemas = used_schemas(openapi, schemas)
+        openapi.components.examples = problem_examples(openapi)
         add_discriminators(openapi.components.schemas)
         return openapi
 
@@ -169,9 +171,8 @@ def error_codes(
 
 
 def _problem_response(status: int, codes: list[str]) -> OpenAPIResponse:
-    examples = {
-        code: Example(summary=code, value=problems.example_problem(status, code)) for code in codes
-    }
+    """Keyed by code; each example is written once, in components/examples (`422-invalid`)."""
+    examples = {code: Reference(ref=f"{EXAMPLES_REF}{status}-{code}") for code in codes}
     return OpenAPIResponse(
         description=problems.describe_status(status, codes),
         content={
@@ -276,23 +277,55 @@ def _domain_prefix(key: tuple[str, ...]) -> str:
     return "".join(word.title() for word in singular)
 
 
+def problem_examples(openapi: OpenAPI) -> dict[str, Example | Reference]:
+    """One example problem document per (status, code) the operations name."""
+    names = set()
+    for item in (openapi.paths or {}).values():
+        for operation in (
+            getattr(item, method) for method in ("get", "put", "post", "patch", "delete")
+        ):
+            for response in (operation.responses or {}).values() if operation else ():
+                media = (getattr(response, "content", None) or {}).get(PROBLEM_JSON)
+                for ref in (media.examples or {}).values() if media else ():
+                    names.add(ref.ref.removeprefix(EXAMPLES_REF))  # type: ignore[union-attr]
+    examples: dict[str, Example | Reference] = {}
+    for name in sorted(names, key=lambda n: (int(n.split("-", 1)[0]), n)):
+        status, code = name.split("-", 1)
+        examples[name] = Example(summary=code, value=problems.example_problem(int(status), code))
+    return examples
+
+
 def used_schemas(openapi: OpenAPI, schemas: dict[str, Schema]) -> dict[str, Schema]:
     """Only the components some operation reaches: a handler whose documented body or response
     was replaced (raw_body, raw_response) leaves Litestar's first guess registered."""
-    pending = _references({path: item.to_schema() for path, item in (openapi.paths or {}).items()})
+    pending = _references(list((openapi.paths or {}).values()))
     used: set[str] = set()
     while pending:
         name = pending.pop()
         if name in used or name not in schemas:
             continue
         used.add(name)
-        pending |= _references(schemas[name].to_schema())
+        pending |= _references(schemas[name])
     return {name: schema for name, schema in schemas.items() if name in used}
 
 
-def _references(document: Any) -> set[str]:
-    prefix = "#/components/schemas/"
-    return set(re.findall(re.escape(prefix) + r'([^"]+)"', json.dumps(document)))
+def _references(node: Any) -> set[str]:
+    """The component names `$ref`d anywhere under `node` (spec objects, lists, dicts)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Reference):
+            found.add(item.ref.rsplit("/", 1)[-1])
+        elif isinstance(item, Example):
+            continue  # plain values, never references
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif dataclasses.is_dataclass(item):
+            stack.extend(getattr(item, field.name) for field in dataclasses.fields(item))
+    return found
 
 
 def add_discriminators(schemas: dict[str, Schema]) -> None:
