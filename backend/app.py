@@ -10,8 +10,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +37,9 @@ from backend.kpis.controller import KpiController
 from backend.lib.errors import Invalid, exception_handlers
 from backend.lib.inputs import CheckedRequest, RejectNulMiddleware
 from backend.lib.logs import RequestIdMiddleware, configure_logging
+from backend.lib.openapi.assets import assets_router
+from backend.lib.openapi.config import openapi_config
+from backend.lib.openapi.finish import install as install_openapi
 from backend.lib.retry import RetryTransientMiddleware
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import make_limiter
@@ -76,6 +77,7 @@ from backend.webhooks.controller import WebhookDeliveryController, WebhookEndpoi
 from backend.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("lastmile")
+API_VERSION = "0.1.0"
 
 CONTROLLERS = [
     HealthController,
@@ -166,8 +168,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await replicas.dispose()
             await engine.dispose()
 
-    return Litestar(
-        route_handlers=CONTROLLERS,
+    app = Litestar(
+        route_handlers=[*CONTROLLERS, assets_router()],
         dependencies={
             "db_session": Provide(provide_db_session),
             "read_db_session": Provide(provide_read_db_session),
@@ -204,15 +206,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,  # ours (backend/lib/logs.py), not Litestar's plain-text one
         request_max_body_size=largest_body_limit(settings),
         cors_config=CORSConfig(allow_origins=settings.cors_origins),
-        openapi_config=OpenAPIConfig(
-            title="Lastmile API",
-            version="0.1.0",
-            description="Manifests, offline sync, proof of delivery and live visibility.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-        ),
+        openapi_config=openapi_config(API_VERSION),
         debug=False,
     )
+    return install_openapi(app)
 
 
 def webhook_worker(

@@ -20,7 +20,8 @@ from backend.auth.sessions import RefreshReused
 from backend.auth.users import UserService
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import problem
+from backend.lib.errors import Conflict, Invalid, RateLimited, Unauthorized, problem
+from backend.lib.openapi import examples, raises, samples
 from backend.limits.limiter import RateLimiter
 from backend.limits.sign_in import sign_in_attempt
 
@@ -35,7 +36,13 @@ class AuthController(Controller):
         "/token",
         exclude_from_auth=True,
         status_code=200,
-        opt={"max_body": "sign_in_max_body_bytes"},
+        opt=raises(
+            (Unauthorized, "bad_credentials", "account_inactive", "device_released"),
+            (Conflict, "device_bound_to_other_driver"),
+            RateLimited,
+            max_body="sign_in_max_body_bytes",
+        )
+        | examples(request=samples.TOKEN_REQUEST, response=samples.TOKEN_RESPONSE),
     )
     async def token(
         self,
@@ -45,7 +52,9 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
         limiter: NamedDependency[RateLimiter],
     ) -> TokenResponse:
-        """Exchange email and password (and, for a handheld, its device id) for a short-lived
+        """Sign in: an access token and a refresh token.
+
+        Exchange email and password (and, for a handheld, its device id) for a short-lived
         access token and a refresh token. A device id is bound to the first driver who signs in
         on it: another driver gets 409 `device_bound_to_other_driver`. Attempts are rate limited
         per account and per address (429 with Retry-After)."""
@@ -53,7 +62,21 @@ class AuthController(Controller):
         async with sign_in_attempt(limiter, address, data.email):
             return await TokenService(db_session, settings).issue(data)
 
-    @post("/refresh", exclude_from_auth=True, status_code=200)
+    @post(
+        "/refresh",
+        exclude_from_auth=True,
+        status_code=200,
+        opt=raises(
+            (
+                Unauthorized,
+                "invalid_refresh_token",
+                "refresh_expired",
+                "refresh_token_reused",
+                "token_revoked",
+                "account_inactive",
+            )
+        ),
+    )
     async def refresh(
         self,
         data: JSONBody[RefreshRequest],
@@ -84,7 +107,21 @@ class AuthController(Controller):
         """End this session: its access and refresh tokens stop working."""
         await TokenService(db_session, settings).logout(request.user)
 
-    @post("/password", status_code=204, guards=[USERS_ONLY])
+    @post(
+        "/password",
+        status_code=204,
+        guards=[USERS_ONLY],
+        opt=raises(
+            (
+                Invalid,
+                "wrong_password",
+                "password_unchanged",
+                "password_too_short",
+                "password_too_common",
+                "password_is_email",
+            )
+        ),
+    )
     async def change_password(
         self,
         data: JSONBody[PasswordChange],
@@ -101,13 +138,22 @@ class UserController(Controller):
     tags = ["auth"]
     guards = [admin_only]
 
-    @post()
+    @post(
+        opt=raises(
+            (Conflict, "email_taken"),
+            (Invalid, "password_too_short", "password_too_common", "password_is_email"),
+        )
+    )
     async def create(self, data: JSONBody[UserCreate], db_session: DbSession) -> UserRead:
         """Create an admin, dispatcher or partner account (drivers come from /v1/drivers)."""
         user = await UserService(db_session).create(data.email, data.password, data.role)
         return UserRead(id=user.id, email=user.email, role=user.role, active=user.active)  # type: ignore[arg-type]
 
-    @post("/{user_id:uuid}/deactivate", status_code=200)
+    @post(
+        "/{user_id:uuid}/deactivate",
+        status_code=200,
+        opt=raises((Conflict, "cannot_deactivate_self")),
+    )
     async def deactivate(
         self,
         user_id: FromPath[UUID],
@@ -124,4 +170,5 @@ class UserController(Controller):
         request: Request[Principal, Any, Any],
         db_session: DbSession,
     ) -> UserRead:
+        """Reactivate an account: it may sign in again."""
         return await AccountService(db_session).set_active(user_id, True, request.user)

@@ -102,6 +102,7 @@ def requires(*roles: Role) -> Guard:
         if principal.role not in allowed:
             raise Forbidden(f"This action needs one of the roles: {', '.join(sorted(allowed))}")
 
+    guard.roles = allowed  # type: ignore[attr-defined]  # read by the OpenAPI (backend/lib/openapi)
     return guard
 
 
@@ -115,6 +116,7 @@ def requires_scope(scope: str) -> Guard:
         if principal.organization_id and scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the scope {scope}", code="missing_scope")
 
+    guard.scope = scope  # type: ignore[attr-defined]  # read by the OpenAPI (backend/lib/openapi)
     return guard
 
 

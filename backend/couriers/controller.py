@@ -36,11 +36,21 @@ from backend.couriers.schemas import (
     Requirements,
     VehicleKind,
 )
-from backend.couriers.service import ApplicationService
+from backend.couriers.service import ApplicationService, Incomplete
 from backend.db.session import DbSession
-from backend.lib.errors import NotFound, PayloadTooLarge, decode_body, problem
+from backend.lib.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    decode_body,
+    problem,
+)
+from backend.lib.openapi import raises, raw_body, raw_response
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from backend.pod.blobs import BlobService
+from backend.pod.blobs import BLOB_TYPES, BlobService
 from backend.pod.storage import blob_store
 
 applicant_or_staff = requires("applicant", "admin", "dispatcher")
@@ -63,11 +73,28 @@ class CourierApplicationController(Controller):
     path = "/v1/courier-applications"
     tags = ["couriers"]
 
-    @post(exclude_from_auth=True, status_code=201)
+    @post(
+        exclude_from_auth=True,
+        status_code=201,
+        opt=raises(
+            (Conflict, "application_exists"),
+            RateLimited,
+            (
+                Invalid,
+                "password_too_short",
+                "password_too_common",
+                "password_is_email",
+                "unknown_zone",
+            ),
+        )
+        | raw_body(ApplicationCreate),
+    )
     async def apply(
         self, request: Request, db_session: DbSession, settings: SettingsDep
     ) -> ApplicationCreated:
-        """Apply (no sign-in). Body: `ApplicationCreate` (docs/couriers.md), at most 64 kB.
+        """Apply to become a courier.
+
+        Apply (no sign-in). Body: `ApplicationCreate` (docs/couriers.md), at most 64 kB.
         Answers the applicant token, the only key to this application: keep it. A code to
         verify the email is sent at once."""
         # The public door: the body is read under a limit and decoded straight into its shape,
@@ -99,6 +126,7 @@ class CourierApplicationController(Controller):
         status: FromQuery[ApplicationStatus | None] = None,
         city: Annotated[str | None, Parameter(max_length=100, pattern=PLAIN_TEXT)] = None,
     ) -> Page[ApplicationSummary]:
+        """List courier applications for review, optionally by status or city."""
         return await _review(db_session, settings).page(
             status=status, city=city, cursor=cursor, limit=limit
         )
@@ -111,9 +139,19 @@ class CourierApplicationController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
+        """One application with its documents, checks and history: the applicant's own, or any for
+        reviewers."""
         return await _applications(db_session, settings).get(application_id, request.user)
 
-    @patch("/{application_id:uuid}", guards=[applicant_only])
+    @patch(
+        "/{application_id:uuid}",
+        guards=[applicant_only],
+        opt=raises(
+            (Conflict, "illegal_transition"),
+            (Conflict, "application_exists"),
+            (Invalid, "unknown_zone"),
+        ),
+    )
     async def update_application(
         self,
         application_id: FromPath[UUID],
@@ -122,10 +160,17 @@ class CourierApplicationController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """Change a draft; fields left out stay."""
+        """Change a draft application.
+
+        Change a draft; fields left out stay."""
         return await _applications(db_session, settings).update(application_id, request.user, data)
 
-    @post("/{application_id:uuid}/email-code", guards=[applicant_only], status_code=202)
+    @post(
+        "/{application_id:uuid}/email-code",
+        guards=[applicant_only],
+        status_code=202,
+        opt=raises((Conflict, "email_verified"), RateLimited),
+    )
     async def resend_code(
         self,
         application_id: FromPath[UUID],
@@ -136,7 +181,14 @@ class CourierApplicationController(Controller):
         """Send a new email code (the previous one stops working)."""
         await _applications(db_session, settings).resend_code(application_id, request.user)
 
-    @post("/{application_id:uuid}/verify-email", guards=[applicant_only], status_code=200)
+    @post(
+        "/{application_id:uuid}/verify-email",
+        guards=[applicant_only],
+        status_code=200,
+        opt=raises(
+            (Invalid, "wrong_code", "code_expired"), (Conflict, "email_verified"), RateLimited
+        ),
+    )
     async def verify_email(
         self,
         application_id: FromPath[UUID],
@@ -145,6 +197,8 @@ class CourierApplicationController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> Response[Any]:
+        """Verify the application's email with the code sent to it. A wrong code is 422
+        `wrong_code` and uses up an attempt; an expired one 422 `code_expired`."""
         service = _applications(db_session, settings)
         if not await service.verify_email(application_id, request.user, data.code):
             # A normal return, so the used-up attempt is committed.
@@ -156,7 +210,12 @@ class CourierApplicationController(Controller):
             )
         return Response(await service.get(application_id, request.user))
 
-    @post("/{application_id:uuid}/documents", guards=[applicant_only], status_code=201)
+    @post(
+        "/{application_id:uuid}/documents",
+        guards=[applicant_only],
+        status_code=201,
+        opt=raises((Conflict, "illegal_transition"), (Invalid, "invalid", "unknown_blob")),
+    )
     async def add_document(
         self,
         application_id: FromPath[UUID],
@@ -173,6 +232,7 @@ class CourierApplicationController(Controller):
     @get(
         "/{application_id:uuid}/documents/{document_id:uuid}/content",
         guards=[applicant_or_staff],
+        opt=raises((NotFound, "blob_missing")) | raw_response(*BLOB_TYPES),
     )
     async def document_content(
         self,
@@ -199,7 +259,12 @@ class CourierApplicationController(Controller):
         """The read log of the application's documents."""
         return await _review(db_session, settings).document_reads(application_id)
 
-    @post("/{application_id:uuid}/submit", guards=[applicant_only], status_code=200)
+    @post(
+        "/{application_id:uuid}/submit",
+        guards=[applicant_only],
+        status_code=200,
+        opt=raises((Conflict, "illegal_transition"), Incomplete),
+    )
     async def submit(
         self,
         application_id: FromPath[UUID],
@@ -207,7 +272,9 @@ class CourierApplicationController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """draft -> submitted, once the email is verified and every required document is
+        """Submit the application for review.
+
+        draft -> submitted, once the email is verified and every required document is
         present and unexpired; else 422 listing what is missing."""
         return await _applications(db_session, settings).submit(application_id, request.user)
 
@@ -219,7 +286,7 @@ class CourierReviewController(Controller):
     tags = ["couriers"]
     guards = [staff_only]
 
-    @post("/start-review", status_code=200)
+    @post("/start-review", status_code=200, opt=raises((Conflict, "illegal_transition")))
     async def start_review(
         self,
         application_id: FromPath[UUID],
@@ -227,9 +294,10 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
+        """Start reviewing an application: submitted -> under_review."""
         return await _review(db_session, settings).start_review(application_id, request.user)
 
-    @post("/checks", status_code=200)
+    @post("/checks", status_code=200, opt=raises((Conflict, "illegal_transition")))
     async def start_check(
         self,
         application_id: FromPath[UUID],
@@ -237,10 +305,16 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """under_review -> checks_pending; the provider answers at the signed callback."""
+        """Start the background check.
+
+        under_review -> checks_pending; the provider answers at the signed callback."""
         return await _review(db_session, settings).start_check(application_id, request.user)
 
-    @post("/approve", status_code=200)
+    @post(
+        "/approve",
+        status_code=200,
+        opt=raises((Conflict, "illegal_transition"), (Conflict, "check_not_clear")),
+    )
     async def approve(
         self,
         application_id: FromPath[UUID],
@@ -249,10 +323,12 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
-        """Needs a clear check; creates the courier as a driver and makes them active."""
+        """Approve an application: the courier becomes active.
+
+        Needs a clear check; creates the courier as a driver and makes them active."""
         return await _review(db_session, settings).approve(application_id, request.user, data)
 
-    @post("/reject", status_code=200)
+    @post("/reject", status_code=200, opt=raises((Conflict, "illegal_transition")))
     async def reject(
         self,
         application_id: FromPath[UUID],
@@ -261,9 +337,14 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
+        """Reject an application (submitted, under review or checks pending); rejected is final."""
         return await _review(db_session, settings).reject(application_id, request.user, data.reason)
 
-    @post("/documents/{document_id:uuid}/verify", status_code=200)
+    @post(
+        "/documents/{document_id:uuid}/verify",
+        status_code=200,
+        opt=raises((Conflict, "illegal_transition"), (Conflict, "superseded")),
+    )
     async def verify_document(
         self,
         application_id: FromPath[UUID],
@@ -272,11 +353,16 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> DocumentRead:
+        """Mark one document as checked and valid."""
         return await _review(db_session, settings).review_document(
             application_id, document_id, request.user, "verified", None
         )
 
-    @post("/documents/{document_id:uuid}/reject", status_code=200)
+    @post(
+        "/documents/{document_id:uuid}/reject",
+        status_code=200,
+        opt=raises((Conflict, "illegal_transition"), (Conflict, "superseded")),
+    )
     async def reject_document(
         self,
         application_id: FromPath[UUID],
@@ -291,7 +377,7 @@ class CourierReviewController(Controller):
             application_id, document_id, request.user, "rejected", data.reason
         )
 
-    @post("/suspend", status_code=200)
+    @post("/suspend", status_code=200, opt=raises((Conflict, "illegal_transition")))
     async def suspend(
         self,
         application_id: FromPath[UUID],
@@ -300,11 +386,12 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
+        """Suspend an active courier with a reason: no offers reach them until reactivated."""
         return await _review(db_session, settings).lifecycle(
             application_id, request.user, "suspend", data.reason
         )
 
-    @post("/reactivate", status_code=200)
+    @post("/reactivate", status_code=200, opt=raises((Conflict, "illegal_transition")))
     async def reactivate(
         self,
         application_id: FromPath[UUID],
@@ -313,11 +400,12 @@ class CourierReviewController(Controller):
         settings: SettingsDep,
         data: JSONBody[OptionalReason | None] = None,
     ) -> ApplicationRead:
+        """Make a suspended courier active again."""
         return await _review(db_session, settings).lifecycle(
             application_id, request.user, "reactivate", data.reason if data else None
         )
 
-    @post("/offboard", status_code=200)
+    @post("/offboard", status_code=200, opt=raises((Conflict, "illegal_transition")))
     async def offboard(
         self,
         application_id: FromPath[UUID],
@@ -326,6 +414,7 @@ class CourierReviewController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> ApplicationRead:
+        """Offboard an active or suspended courier; offboarded is final."""
         return await _review(db_session, settings).lifecycle(
             application_id, request.user, "offboard", data.reason
         )
@@ -335,7 +424,13 @@ class CourierCheckController(Controller):
     path = "/v1/courier-checks"
     tags = ["couriers"]
 
-    @post("/{check_id:uuid}/result", exclude_from_auth=True, status_code=200)
+    @post(
+        "/{check_id:uuid}/result",
+        exclude_from_auth=True,
+        status_code=200,
+        opt=raises((Unauthorized, "bad_signature"), Invalid, (Conflict, "illegal_transition"))
+        | raw_body(CheckResult),
+    )
     async def check_result(
         self,
         check_id: FromPath[UUID],
@@ -343,7 +438,9 @@ class CourierCheckController(Controller):
         db_session: DbSession,
         settings: SettingsDep,
     ) -> dict[str, str]:
-        """The check provider's answer, signed with Standard Webhooks (`webhook-id`,
+        """Receive a background check's result (provider callback).
+
+        The check provider's answer, signed with Standard Webhooks (`webhook-id`,
         `webhook-timestamp`, `webhook-signature`); a bad or stale signature is 401."""
         body = await request.body()
         if len(body) > CALLBACK_MAX_BYTES:
@@ -361,26 +458,37 @@ class CourierController(Controller):
     tags = ["couriers"]
     guards = [requires("driver")]
 
-    @get()
+    @get(opt=raises((NotFound, "not_found")))
     async def me(self, request: AppRequest, db_session: DbSession) -> CourierStatus:
+        """Your courier status: application status, online or not (since when, where), and your
+        availability slots."""
         return await AvailabilityService(db_session).me(request.user)
 
-    @put("/availability")
+    @put("/availability", opt=raises((NotFound, "not_found")))
     async def set_availability(
         self, data: JSONBody[AvailabilityBody], request: AppRequest, db_session: DbSession
     ) -> CourierStatus:
-        """Weekly slots (ISO weekday, `HH:MM` UTC); replaces the previous ones."""
+        """Set your weekly availability.
+
+        Weekly slots (ISO weekday, `HH:MM` UTC); replaces the previous ones."""
         return await AvailabilityService(db_session).set_availability(
             request.user, data.availability
         )
 
-    @post("/online", status_code=200)
+    @post(
+        "/online",
+        status_code=200,
+        opt=raises((NotFound, "not_found"), (Conflict, "courier_not_active")),
+    )
     async def go_online(
         self, data: JSONBody[OnlineBody], request: AppRequest, db_session: DbSession
     ) -> CourierStatus:
-        """Online at a position (GeoJSON point): offers can now reach you."""
+        """Go online.
+
+        Online at a position (GeoJSON point): offers can now reach you."""
         return await AvailabilityService(db_session).go_online(request.user, data.position)
 
-    @post("/offline", status_code=200)
+    @post("/offline", status_code=200, opt=raises((NotFound, "not_found")))
     async def go_offline(self, request: AppRequest, db_session: DbSession) -> CourierStatus:
+        """Offline: no offers reach you until you go online again."""
         return await AvailabilityService(db_session).go_offline(request.user)

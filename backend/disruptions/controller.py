@@ -14,6 +14,8 @@ from backend.disruptions.schemas import (
     DisruptionRead,
 )
 from backend.disruptions.service import DisruptionService, apply_recovery
+from backend.lib.errors import Conflict, Invalid
+from backend.lib.openapi import raises
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 
@@ -22,14 +24,32 @@ class DisruptionController(Controller):
     tags = ["disruptions"]
     guards = [staff_only]
 
-    @post("/disruptions", status_code=202)
+    @post(
+        "/disruptions",
+        status_code=202,
+        opt=raises(
+            (Conflict, "disruption_open"),
+            (
+                Invalid,
+                "invalid",
+                "naive_time",
+                "range",
+                "unknown_driver",
+                "driver_inactive",
+                "unknown_hub",
+                "unknown_zone",
+            ),
+        ),
+    )
     async def create_disruption(
         self,
         data: JSONBody[DisruptionCreate],
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> DisruptionRead:
-        """Report a disruption (`mode: live`) or rehearse one (`mode: drill`). The recovery is
+        """Report or rehearse a disruption.
+
+        Report a disruption (`mode: live`) or rehearse one (`mode: drill`). The recovery is
         planned in the background: follow `plan_id`, or this disruption's `status`."""
         return await DisruptionService(db_session).create(data, request.user.user_id)
 
@@ -41,6 +61,7 @@ class DisruptionController(Controller):
         cursor: Cursor = None,
         hub_id: FromQuery[UUID | None] = None,
     ) -> Page[DisruptionRead]:
+        """List disruptions, optionally of one hub."""
         return await DisruptionService(db_session).page(cursor=cursor, limit=limit, hub_id=hub_id)
 
     @get("/disruptions/{disruption_id:uuid}")
@@ -50,7 +71,11 @@ class DisruptionController(Controller):
         """With its impact, timeline and (once applied) the outcome so far."""
         return await DisruptionService(db_session).get(disruption_id)
 
-    @post("/disruptions/{disruption_id:uuid}/apply", status_code=200)
+    @post(
+        "/disruptions/{disruption_id:uuid}/apply",
+        status_code=200,
+        opt=raises((Conflict, "drill", "recovery_applied", "recovery_not_ready")),
+    )
     async def apply_disruption(
         self,
         disruption_id: FromPath[UUID],
@@ -64,10 +89,26 @@ class DisruptionController(Controller):
     async def get_contingency(
         self, hub_id: FromPath[UUID], db_session: DbSession
     ) -> ContingencyRead:
+        """The hub's contingency settings: spare drivers, fallback hub, partner carriers in order
+        of preference, whether a recovery applies itself, and the solver's time limit.
+        Defaults when none were set."""
         return await DisruptionService(db_session).contingency(hub_id)
 
-    @put("/hubs/{hub_id:uuid}/contingency")
+    @put(
+        "/hubs/{hub_id:uuid}/contingency",
+        opt=raises(
+            (
+                Invalid,
+                "invalid",
+                "unknown_hub",
+                "unknown_driver",
+                "driver_inactive",
+                "not_a_carrier",
+            )
+        ),
+    )
     async def set_contingency(
         self, hub_id: FromPath[UUID], data: JSONBody[ContingencyIn], db_session: DbSession
     ) -> ContingencyRead:
+        """Replace the hub's contingency settings, which every later recovery of the hub uses."""
         return await DisruptionService(db_session).set_contingency(hub_id, data)

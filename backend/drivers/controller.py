@@ -9,6 +9,8 @@ from backend.auth.schemas import DEVICE_ID_PATTERN
 from backend.db.session import DbSession
 from backend.drivers.schemas import DeviceRead, DriverCreate, DriverRead
 from backend.drivers.service import DriverService
+from backend.lib.errors import Conflict, Invalid
+from backend.lib.openapi import raises
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 
@@ -17,7 +19,18 @@ class DriverController(Controller):
     tags = ["drivers"]
     guards = [staff_only]
 
-    @post()
+    @post(
+        opt=raises(
+            (Conflict, "email_taken"),
+            (
+                Invalid,
+                "unknown_hub",
+                "password_too_short",
+                "password_too_common",
+                "password_is_email",
+            ),
+        )
+    )
     async def create_driver(
         self, data: JSONBody[DriverCreate], db_session: DbSession
     ) -> DriverRead:
@@ -33,12 +46,14 @@ class DriverController(Controller):
         hub_id: FromQuery[UUID | None] = None,
         active: FromQuery[bool | None] = None,
     ) -> Page[DriverRead]:
+        """List drivers, optionally by home hub or by whether they are active."""
         return await DriverService(db_session).page(
             cursor=cursor, limit=limit, hub_id=hub_id, active=active
         )
 
     @get("/{driver_id:uuid}")
     async def get_driver(self, driver_id: FromPath[UUID], db_session: DbSession) -> DriverRead:
+        """One driver by id."""
         return await DriverService(db_session).get(driver_id)
 
     @post("/{driver_id:uuid}/deactivate", status_code=200)
@@ -48,6 +63,7 @@ class DriverController(Controller):
 
     @post("/{driver_id:uuid}/activate", status_code=200)
     async def activate(self, driver_id: FromPath[UUID], db_session: DbSession) -> DriverRead:
+        """Reactivate a driver: they may sign in again."""
         return await DriverService(db_session).set_active(driver_id, True)
 
 
@@ -72,6 +88,8 @@ class DeviceController(Controller):
             ),
         ] = None,
     ) -> Page[DeviceRead]:
+        """List handhelds with the driver each is bound to; filter by driver or by the device's own
+        id."""
         return await DriverService(db_session).devices(
             cursor=cursor, limit=limit, driver_id=driver_id, device_id=device_id
         )

@@ -18,6 +18,8 @@ from backend.kpis.schemas import (
     KpiTargetWrite,
 )
 from backend.kpis.service import KpiService, KpiSettings
+from backend.lib.errors import Invalid
+from backend.lib.openapi import raises
 
 CSV = "text/csv"
 
@@ -31,6 +33,7 @@ class KpiController(Controller):
         "",
         description="Figures per group over a range of hub-local days (docs/kpis.md); "
         "CSV with `Accept: text/csv`.",
+        opt=raises((Invalid, "invalid", "range_too_long")),
     )
     async def report(
         self,
@@ -56,9 +59,10 @@ class KpiController(Controller):
         settings: NamedDependency[Settings],
         hub_id: FromQuery[UUID | None] = None,
     ) -> KpiTargetList:
+        """The KPI targets of every hub (or one): the bounds a KPI should stay within."""
         return await KpiService(db_session, KpiSettings.from_settings(settings)).targets(hub_id)
 
-    @put("/targets/{hub_id:uuid}/{kpi:str}", guards=[admin_only])
+    @put("/targets/{hub_id:uuid}/{kpi:str}", guards=[admin_only], opt=raises(Invalid))
     async def set_target(
         self,
         hub_id: FromPath[UUID],
@@ -67,6 +71,7 @@ class KpiController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> KpiTargetRead:
+        """Set a hub's target for one KPI: `min`, `max` or both."""
         return await KpiService(db_session, KpiSettings.from_settings(settings)).set_target(
             hub_id, kpi, data
         )
@@ -79,4 +84,5 @@ class KpiController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> None:
+        """Remove a hub's target for one KPI."""
         await KpiService(db_session, KpiSettings.from_settings(settings)).delete_target(hub_id, kpi)

@@ -16,7 +16,16 @@ from litestar.response import ServerSentEvent
 from backend.auth.guards import requires
 from backend.auth.schemas import Principal
 from backend.db.replicas import ReadDbSession, read_from_replica
-from backend.lib.errors import PROBLEM_JSON, DomainError, Forbidden, Invalid, problem_document
+from backend.lib.errors import (
+    PROBLEM_JSON,
+    DomainError,
+    Forbidden,
+    Invalid,
+    RateLimited,
+    ServiceBusy,
+    problem_document,
+)
+from backend.lib.openapi import raises, raw_response
 from backend.limits.connections import ConnectionCaps
 from backend.limits.limiter import RateLimiter
 from backend.limits.middleware import subject_of
@@ -103,7 +112,14 @@ class LiveController(Controller):
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                     await task
 
-    @get("/v1/track/{token:str}/stream", exclude_from_auth=True)
+    @get(
+        "/v1/track/{token:str}/stream",
+        exclude_from_auth=True,
+        opt=raises((RateLimited, "rate_limited", "too_many_connections"), ServiceBusy, Invalid)
+        | raw_response(
+            "text/event-stream", description="Server-Sent Events, one per change of the shipment"
+        ),
+    )
     async def shipment_stream(
         self,
         token: FromPath[str],

@@ -9,7 +9,8 @@ from backend.auth.guards import admin_only, requires, requires_scope, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import PayloadTooLarge, decode_body
+from backend.lib.errors import Conflict, Invalid, PayloadTooLarge, decode_body
+from backend.lib.openapi import raises, raw_body
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.partners.events import PartnerEventService, PartnerPushResponse
 from backend.partners.handover import HandoverService
@@ -26,17 +27,20 @@ from backend.partners.schemas import (
 )
 from backend.partners.service import OrganizationService
 from backend.shipments.schemas import ShipmentRead
+from backend.sync.documented import PartnerEventBatch
 
 
 class OrganizationController(Controller):
     path = "/v1/organizations"
     tags = ["partners"]
 
-    @post(guards=[admin_only])
+    @post(guards=[admin_only], opt=raises(Invalid))
     async def create(
         self, data: JSONBody[OrganizationCreate], db_session: DbSession
     ) -> OrganizationRead:
-        """A shipper or partner carrier (regional courier, cooperative, retail network, crowd
+        """Create an organisation.
+
+        A shipper or partner carrier (regional courier, cooperative, retail network, crowd
         platform)."""
         return await OrganizationService(db_session).create(data)
 
@@ -44,6 +48,7 @@ class OrganizationController(Controller):
     async def list_organizations(
         self, db_session: DbSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> Page[OrganizationRead]:
+        """List organisations (shippers and partner carriers)."""
         return await OrganizationService(db_session).page(cursor, limit)
 
     @get(
@@ -59,14 +64,16 @@ class OrganizationController(Controller):
         """Staff read any organisation; an API key only its own."""
         return await OrganizationService(db_session).get(organization_id, request.user)
 
-    @post("/{organization_id:uuid}/api-keys", guards=[admin_only])
+    @post("/{organization_id:uuid}/api-keys", guards=[admin_only], opt=raises(Invalid))
     async def create_key(
         self,
         organization_id: FromPath[UUID],
         db_session: DbSession,
         data: JSONBody[ApiKeyCreate | None] = None,
     ) -> ApiKeyCreated:
-        """A new key, shown once in `key`. Several keys may be live at once (rotation)."""
+        """Create an API key for an organisation.
+
+        A new key, shown once in `key`. Several keys may be live at once (rotation)."""
         return await OrganizationService(db_session).create_key(
             organization_id, data or ApiKeyCreate()
         )
@@ -78,7 +85,11 @@ class OrganizationController(Controller):
         """Prefix, scopes, creation, expiry, revocation and last use; never the key."""
         return await OrganizationService(db_session).keys(organization_id)
 
-    @patch("/{organization_id:uuid}/api-keys/{key_id:uuid}", guards=[admin_only])
+    @patch(
+        "/{organization_id:uuid}/api-keys/{key_id:uuid}",
+        guards=[admin_only],
+        opt=raises((Conflict, "key_revoked"), Invalid),
+    )
     async def expire_key(
         self,
         organization_id: FromPath[UUID],
@@ -93,10 +104,12 @@ class OrganizationController(Controller):
         "/{organization_id:uuid}/api-keys/{key_id:uuid}/revoke",
         guards=[admin_only],
         status_code=200,
+        opt=raises((Conflict, "key_revoked")),
     )
     async def revoke_key(
         self, organization_id: FromPath[UUID], key_id: FromPath[UUID], db_session: DbSession
     ) -> ApiKeyRead:
+        """Revoke a key now: the next request made with it is 401."""
         return await OrganizationService(db_session).revoke_key(organization_id, key_id)
 
 
@@ -105,7 +118,11 @@ class HandoverController(Controller):
     tags = ["partners"]
     guards = [staff_only]
 
-    @post("/shipments/{shipment_id:uuid}/handover", status_code=200)
+    @post(
+        "/shipments/{shipment_id:uuid}/handover",
+        status_code=200,
+        opt=raises((Conflict, "shipment_closed"), (Invalid, "invalid", "not_a_carrier")),
+    )
     async def hand_over_shipment(
         self,
         shipment_id: FromPath[UUID],
@@ -113,11 +130,17 @@ class HandoverController(Controller):
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> ShipmentRead:
-        """Give the shipment to a partner carrier: it leaves any driver's route (the driver
+        """Hand a shipment over to a partner carrier.
+
+        Give the shipment to a partner carrier: it leaves any driver's route (the driver
         learns through pull), becomes `with_partner`, and the carrier's key can read it."""
         return await HandoverService(db_session).shipment(shipment_id, data, request.user.actor_id)
 
-    @post("/routes/{route_id:uuid}/handover", status_code=200)
+    @post(
+        "/routes/{route_id:uuid}/handover",
+        status_code=200,
+        opt=raises((Conflict, "shipment_closed"), (Invalid, "invalid", "not_a_carrier")),
+    )
     async def hand_over_route(
         self,
         route_id: FromPath[UUID],
@@ -125,7 +148,9 @@ class HandoverController(Controller):
         db_session: DbSession,
         request: Request[Principal, Any, Any],
     ) -> RouteHandoverResult:
-        """The same for every stop of the route not yet closed."""
+        """Hand a whole route over to a partner carrier.
+
+        The same for every stop of the route not yet closed."""
         return await HandoverService(db_session).route(route_id, data, request.user.actor_id)
 
 
@@ -134,14 +159,20 @@ class PartnerEventController(Controller):
     tags = ["partners"]
     guards = [requires("carrier"), requires_scope("events:write")]
 
-    @post("/events", status_code=200)
+    @post(
+        "/events",
+        status_code=200,
+        opt=raises((PayloadTooLarge, "too_many_events")) | raw_body(PartnerEventBatch),
+    )
     async def push_events(
         self,
         request: Request[Principal, Any, Any],
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> PartnerPushResponse:
-        """`{events: [...]}` in the device event schema (docs/partners.md): one result per
+        """Report status events as a partner carrier.
+
+        `{events: [...]}` in the device event schema (docs/partners.md): one result per
         event, in order; a bad event is rejected alone and kept in quarantine; a replayed
         `event_id` is a duplicate."""
         body = await request.body()

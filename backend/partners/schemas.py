@@ -13,11 +13,34 @@ Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]
 
 
 class OrganizationCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Name
-    kind: Kind
-    contact_email: Annotated[str, Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    service_area: Area | None = None
-    capacity_per_day: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
+    name: Annotated[Name, Meta(description="The organisation's name")]
+    kind: Annotated[
+        Kind,
+        Meta(
+            description=(
+                "`shipper` sends shipments; the other kinds are carriers, which receive shipments"
+                " by handover and report their events"
+            )
+        ),
+    ]
+    contact_email: (
+        Annotated[
+            str,
+            Meta(
+                max_length=320,
+                pattern=r"^[^@\s]+@[^@\s]+$",
+                description="Whom to contact at the organisation",
+            ),
+        ]
+        | None
+    ) = None
+    service_area: Annotated[
+        Area | None, Meta(description="Where a carrier delivers (GeoJSON Polygon or MultiPolygon)")
+    ] = None
+    capacity_per_day: (
+        Annotated[int, Meta(ge=0, le=10_000_000, description="Parcels a carrier takes per day")]
+        | None
+    ) = None
 
 
 class OrganizationRead(msgspec.Struct):
@@ -34,9 +57,23 @@ class OrganizationRead(msgspec.Struct):
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
     """Scopes default to what the organisation's kind needs (docs/partners.md)."""
 
-    name: Name | None = None
-    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=4)] | None = None
-    expires_at: datetime | None = None
+    name: Annotated[Name | None, Meta(description="A label for people")] = None
+    scopes: (
+        Annotated[
+            list[Scope],
+            Meta(
+                min_length=1,
+                max_length=4,
+                description=(
+                    "What the key may do; left out, the default scopes of the organisation's kind"
+                ),
+            ),
+        ]
+        | None
+    ) = None
+    expires_at: Annotated[
+        datetime | None, Meta(description="When the key stops working; never when left out")
+    ] = None
 
     def __post_init__(self) -> None:
         if self.expires_at is not None and self.expires_at.tzinfo is None:
@@ -59,10 +96,10 @@ class ApiKeyCreated(msgspec.Struct):
     """The key itself appears here once and is never shown again."""
 
     id: UUID
-    key: str
-    prefix: str
-    scopes: list[str]
-    expires_at: datetime | None
+    key: Annotated[str, Meta(description="The key itself, shown this once: it is stored hashed")]
+    prefix: Annotated[str, Meta(description="Names the key in lists and logs (`lmk_<prefix>_…`)")]
+    scopes: Annotated[list[str], Meta(description="What the key may do")]
+    expires_at: Annotated[datetime | None, Meta(description="When the key stops working")]
 
 
 class ApiKeyUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,8 +113,8 @@ class ApiKeyUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class HandoverRequest(msgspec.Struct, forbid_unknown_fields=True):
-    organization_id: UUID
-    reason: Annotated[str, Meta(max_length=500)] | None = None
+    organization_id: Annotated[UUID, Meta(description="The partner carrier receiving the work")]
+    reason: Annotated[str, Meta(max_length=500, description="Why, for the event log")] | None = None
 
 
 class RouteHandoverResult(msgspec.Struct):

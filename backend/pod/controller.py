@@ -11,12 +11,14 @@ from backend.auth.guards import requires, requires_scope
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import NotFound, PayloadTooLarge
-from backend.pod.blobs import BlobService
+from backend.lib.errors import Invalid, NotFound, PayloadTooLarge
+from backend.lib.openapi import examples, raises, raw_body, raw_response, samples
+from backend.pod.blobs import BlobService, UnsupportedMediaType
 from backend.pod.evidence_service import EvidenceService
+from backend.pod.models import BLOB_TYPES
 from backend.pod.schemas import BlobStored, PodRead, RecipientPod
 from backend.pod.service import PodService
-from backend.pod.storage import blob_store
+from backend.pod.storage import StoreUnavailable, blob_store
 
 BLOB_CACHE = {"cache-control": "private, max-age=31536000, immutable"}
 
@@ -32,7 +34,14 @@ class BlobController(Controller):
             requires_scope("events:write"),
         ],
         status_code=201,
-        opt={"max_body": "blob_max_bytes"},
+        opt=raises(
+            UnsupportedMediaType,
+            StoreUnavailable,
+            (Invalid, "invalid", "hash_mismatch", "content_type_mismatch"),
+            max_body="blob_max_bytes",
+        )
+        | raw_body(media_types=BLOB_TYPES, description="The file's bytes, exactly as hashed")
+        | examples(response=samples.BLOB_STORED),
     )
     async def upload(
         self,
@@ -41,7 +50,9 @@ class BlobController(Controller):
         db_session: DbSession,
         settings: NamedDependency[Settings],
     ) -> Response[BlobStored]:
-        """Store a photo or signature named by its SHA-256 (raw bytes; `image/jpeg`,
+        """Upload a photo, signature or document (content-addressed).
+
+        Store a photo or signature named by its SHA-256 (raw bytes; `image/jpeg`,
         `image/png`, `image/webp` or `application/pdf`). 201 when new, 200 when already stored."""
         body = await _read_limited(request, settings.blob_max_bytes)
         stored = await BlobService(db_session, blob_store(settings)).put(
@@ -49,7 +60,10 @@ class BlobController(Controller):
         )
         return Response(stored, status_code=201 if stored.created else 200)
 
-    @get("/{sha256:str}")
+    @get(
+        "/{sha256:str}",
+        opt=raises((NotFound, "blob_missing"), StoreUnavailable) | raw_response(*BLOB_TYPES),
+    )
     async def download(
         self,
         sha256: FromPath[str],
@@ -69,7 +83,7 @@ class PodController(Controller):
     path = "/v1/shipments"
     tags = ["proof of delivery"]
 
-    @get("/{shipment_id:uuid}/pod")
+    @get("/{shipment_id:uuid}/pod", opt=raises((NotFound, "no_pod")))
     async def pod(
         self,
         shipment_id: FromPath[UUID],
@@ -79,7 +93,10 @@ class PodController(Controller):
         """The shipment's proof of delivery (its latest delivery)."""
         return await PodService(db_session).get(shipment_id, request.user)
 
-    @get("/{shipment_id:uuid}/evidence")
+    @get(
+        "/{shipment_id:uuid}/evidence",
+        opt=raises(StoreUnavailable) | raw_response("application/json", "application/zip"),
+    )
     async def evidence(
         self,
         shipment_id: FromPath[UUID],
@@ -112,7 +129,11 @@ class TrackPodController(Controller):
         """Handoff kind and time; photo hashes when the shipper shares them."""
         return await PodService(db_session).summary_by_token(token)
 
-    @get("/{token:str}/pod/photos/{sha256:str}", exclude_from_auth=True)
+    @get(
+        "/{token:str}/pod/photos/{sha256:str}",
+        exclude_from_auth=True,
+        opt=raises(StoreUnavailable) | raw_response("image/jpeg", "image/png", "image/webp"),
+    )
     async def photo(
         self,
         token: FromPath[str],

@@ -10,6 +10,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from backend.config import Settings
 from backend.db.replicas import ReadDbSession, ReplicaRouter
 from backend.db.session import DbSession
+from backend.lib.errors import Conflict, Invalid, RateLimited
+from backend.lib.openapi import raises
 from backend.limits.limiter import RateLimiter
 from backend.recipients.schemas import Instruction, PickupPointList, TrackingView
 from backend.recipients.service import RecipientService
@@ -29,13 +31,23 @@ class RecipientController(Controller):
         read_db_session: ReadDbSession,
         settings: NamedDependency[Settings],
     ) -> TrackingView:
-        """Status and history in plain words, window or ETA, stops before yours, the driver's
+        """Track a shipment (recipient's view).
+
+        Status and history in plain words, window or ETA, stops before yours, the driver's
         position when close, the proof of delivery, the PIN when one is needed, and what you
         may still change. May be served by a replica a few seconds behind, except right after
         an instruction from the same caller."""
         return await RecipientService(read_db_session, settings).view(token)
 
-    @post("/{token:str}/instructions", status_code=201)
+    @post(
+        "/{token:str}/instructions",
+        status_code=201,
+        opt=raises(
+            RateLimited,
+            (Conflict, "shipment_closed", "with_partner", "driver_nearby", "proof_required"),
+            (Invalid, "bad_date", "bad_window", "unknown_pickup_point", "pickup_point_too_far"),
+        ),
+    )
     async def instruct(
         self,
         token: FromPath[Token],
@@ -45,7 +57,9 @@ class RecipientController(Controller):
         limiter: NamedDependency[RateLimiter],
         replicas: NamedDependency[ReplicaRouter],
     ) -> Response[TrackingView]:
-        """`{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
+        """Give a delivery instruction: reschedule, safe drop or pickup point.
+
+        `{type: reschedule, date | window}`, `{type: safe_drop, location_note}` or
         `{type: pickup_point, pickup_point_id}`; answers the updated tracking view. 409 once
         delivered or once the driver is within a few stops; 429 past the per-shipment rate."""
         await limiter.enforce("instructions", token)

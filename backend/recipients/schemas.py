@@ -86,16 +86,29 @@ class TrackingView(msgspec.Struct):
     """`eta`, `stops_before` and `driver_position` only while the shipment is on a route on
     the road; `driver_position` only when out for delivery and within a few stops."""
 
-    tracking_number: str
-    status: str
-    status_text: str
-    destination: str
-    window: Window | None
-    eta: dt.datetime | None
-    stops_before: int | None
-    driver_position: DriverPosition | None
-    history: list[HistoryItem]
-    instruction: CurrentInstruction | None
-    pod: PodSummary | None
-    pin: str | None
-    options: list[Option]
+    tracking_number: Annotated[str, Meta(description="Short, for people")]
+    status: Annotated[str, Meta(description="The shipment's status code")]
+    status_text: Annotated[str, Meta(description="The status in plain words")]
+    destination: Annotated[
+        str, Meta(description="Postal code and city only: the full address is not shown")
+    ]
+    window: Annotated[Window | None, Meta(description="The delivery window, if any")]
+    eta: Annotated[dt.datetime | None, Meta(description="Estimated arrival, while on the road")]
+    stops_before: Annotated[
+        int | None, Meta(description="Stops the driver makes before yours, while on the road")
+    ]
+    driver_position: Annotated[
+        DriverPosition | None, Meta(description="Shown only when the driver is close")
+    ]
+    history: Annotated[
+        list[HistoryItem], Meta(description="What happened, in plain words, oldest first")
+    ]
+    instruction: Annotated[
+        CurrentInstruction | None,
+        Meta(description="Your latest instruction (reschedule, safe drop, pickup point)"),
+    ]
+    pod: Annotated[PodSummary | None, Meta(description="The proof of delivery, once delivered")]
+    pin: Annotated[
+        str | None, Meta(description="The code to give the driver, when the delivery needs one")
+    ]
+    options: Annotated[list[Option], Meta(description="What you may still change, and how")]

@@ -10,7 +10,8 @@ from backend.auth.guards import requires, requires_scope, staff_only
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
-from backend.lib.errors import Invalid
+from backend.lib.errors import Conflict, Invalid
+from backend.lib.openapi import examples, raises, samples
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.lib.plausible import Plausible
 from backend.shipments.schemas import (
@@ -48,7 +49,11 @@ class ShipmentController(Controller):
     path = "/v1/shipments"
     tags = ["shipments"]
 
-    @post(guards=WRITERS)
+    @post(
+        guards=WRITERS,
+        opt=raises((Conflict, "reference_taken", "barcode_taken"), Invalid)
+        | examples(request=samples.SHIPMENT_CREATE),
+    )
     async def create(
         self,
         data: JSONBody[ShipmentCreate],
@@ -62,7 +67,12 @@ class ShipmentController(Controller):
             db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
         ).create(data, request.user.actor_id, request.user.organization_id)
 
-    @post("/bulk", guards=WRITERS, status_code=200, opt={"max_body": "bulk_max_bytes"})
+    @post(
+        "/bulk",
+        guards=WRITERS,
+        status_code=200,
+        opt=raises((Invalid, "invalid"), max_body="bulk_max_bytes"),
+    )
     async def bulk(
         self,
         data: JSONBody[BulkShipmentCreate],
@@ -70,7 +80,9 @@ class ShipmentController(Controller):
         settings: NamedDependency[Settings],
         request: Request[Principal, Any, Any],
     ) -> BulkResult:
-        """Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
+        """Create many shipments in one call.
+
+        Create up to `LASTMILE_BULK_MAX_SHIPMENTS` shipments; good rows are stored, bad rows
         reported by index with the field that failed."""
         return await ShipmentService(
             db_session, pin_secret=settings.secret_key, plausible=plausible(settings)
@@ -81,7 +93,7 @@ class ShipmentController(Controller):
             request.user.organization_id,
         )
 
-    @get(guards=READERS)
+    @get(guards=READERS, opt=raises(Invalid))
     async def list_shipments(
         self,
         db_session: DbSession,
@@ -95,7 +107,9 @@ class ShipmentController(Controller):
         barcode: Lookup = None,
         tracking_number: Lookup = None,
     ) -> Page[ShipmentRead]:
-        """Filter, or find one by `reference`, `barcode` or `tracking_number`. A parameter this
+        """List shipments, or find one.
+
+        Filter, or find one by `reference`, `barcode` or `tracking_number`. A parameter this
         list does not know is 422, never silently ignored."""
         unknown = sorted(set(request.query_params) - LIST_PARAMETERS)
         if unknown:
@@ -129,7 +143,11 @@ class ShipmentController(Controller):
         view: no tracking token and no recipient email (docs/security.md)."""
         return await ShipmentService(db_session).get(shipment_id, request.user)
 
-    @patch("/{shipment_id:uuid}", guards=[staff_only])
+    @patch(
+        "/{shipment_id:uuid}",
+        guards=[staff_only],
+        opt=raises((Conflict, "shipment_closed"), (Invalid, "invalid", "implausible_window")),
+    )
     async def update(
         self,
         shipment_id: FromPath[UUID],
@@ -144,7 +162,12 @@ class ShipmentController(Controller):
         )
         return await service.update(shipment_id, data, request.user.user_id)
 
-    @post("/{shipment_id:uuid}/cancel", guards=[staff_only], status_code=200)
+    @post(
+        "/{shipment_id:uuid}/cancel",
+        guards=[staff_only],
+        status_code=200,
+        opt=raises((Conflict, "shipment_closed")),
+    )
     async def cancel(
         self,
         shipment_id: FromPath[UUID],
@@ -152,6 +175,9 @@ class ShipmentController(Controller):
         request: Request[Principal, Any, Any],
         data: JSONBody[CancelRequest | None] = None,
     ) -> ShipmentRead:
+        """Cancel a shipment that has not been delivered: it leaves its route, and the driver's
+        next pull removes it. A shipment already delivered, returned or cancelled is 409
+        `shipment_closed` (a scan's fact beats an administrative intent)."""
         reason = data.reason if data else None
         return await ShipmentService(db_session).cancel(shipment_id, request.user.user_id, reason)
 

@@ -10,9 +10,12 @@ from backend.config import Settings
 from backend.db.session import DbSession
 from backend.lib.errors import (
     Forbidden,
+    Invalid,
     PayloadTooLarge,
     decode_body,
 )
+from backend.lib.openapi import examples, raises, raw_body, raw_response, samples
+from backend.sync.documented import PullPage, PushBatch
 from backend.sync.pull import PullService
 from backend.sync.push import PushService
 from backend.sync.schemas import PullResponse, PushRequest, PushResponse
@@ -23,7 +26,20 @@ class SyncController(Controller):
     tags = ["sync"]
     guards = [requires("driver")]
 
-    @post("/push", status_code=200, opt={"max_body": "sync_max_bytes"})
+    @post(
+        "/push",
+        status_code=200,
+        opt=raises(
+            Forbidden,
+            (PayloadTooLarge, "too_many_events", "too_many_pings"),
+            (Forbidden, "token_without_device"),
+            (Invalid, "batch_id_reused", "device_mismatch", "too_many_events"),
+            max_body="sync_max_bytes",
+        )
+        | raw_body(PushBatch)
+        | raw_response("application/json", schema=PushResponse, description="One result per event")
+        | examples(request=samples.PUSH_REQUEST, response=samples.PUSH_RESPONSE),
+    )
     async def push(
         self,
         request: Request[Principal, Any, Any],
@@ -59,7 +75,12 @@ class SyncController(Controller):
             return Response(result, media_type="application/json")
         return result
 
-    @get("/pull")
+    @get(
+        "/pull",
+        opt=raises(Forbidden, (Invalid, "bad_cursor"))
+        | raw_response("application/json", schema=PullPage, description="A snapshot or changes")
+        | examples(response=samples.PULL_SNAPSHOT),
+    )
     async def pull(
         self,
         request: Request[Principal, Any, Any],

@@ -43,8 +43,8 @@ class SkippedSeqs(msgspec.Struct, forbid_unknown_fields=True):
     """Seqs the device lost before sending them (`first_seq` to `last_seq`, inclusive): they
     will never arrive, so the ack may move past them."""
 
-    first_seq: Seq
-    last_seq: Seq
+    first_seq: Annotated[Seq, Meta(description="The first lost seq")]
+    last_seq: Annotated[Seq, Meta(description="The last lost seq (inclusive)")]
 
     def __post_init__(self) -> None:
         if self.last_seq < self.first_seq:
@@ -61,15 +61,33 @@ class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Anchor(msgspec.Struct, forbid_unknown_fields=True):
-    boot_id: Annotated[str, Meta(min_length=1, max_length=64)]
-    mono_ms: MonoMs
-    server_time: datetime  # offset and range checked with the event's times: `times_problem`
+    boot_id: Annotated[
+        str, Meta(min_length=1, max_length=64, description="The boot the anchor was taken in")
+    ]
+    mono_ms: Annotated[
+        MonoMs, Meta(description="The monotonic clock when the server time was received")
+    ]
+    server_time: Annotated[
+        datetime, Meta(description="`server_time` of a response this server sent")
+    ]  # offset and range checked with the event's times: `times_problem`
 
 
 class Clock(msgspec.Struct, forbid_unknown_fields=True):
-    boot_id: Annotated[str, Meta(min_length=1, max_length=64)]
-    mono_ms: MonoMs
-    anchor: Anchor | None = None
+    boot_id: Annotated[
+        str, Meta(min_length=1, max_length=64, description="Changes whenever the device restarts")
+    ]
+    mono_ms: Annotated[
+        MonoMs, Meta(description="Milliseconds since boot (monotonic) when the event was captured")
+    ]
+    anchor: Annotated[
+        Anchor | None,
+        Meta(
+            description=(
+                "A server time received during this boot, with the monotonic reading at that "
+                "moment: the effective time is `anchor.server_time + (mono_ms - anchor.mono_ms)`"
+            )
+        ),
+    ] = None
 
 
 class Location(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,7 +97,9 @@ class Location(msgspec.Struct, forbid_unknown_fields=True):
 
     lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
     lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
-    accuracy_m: Annotated[float, Meta(ge=0, le=100_000)] | None = None
+    accuracy_m: (
+        Annotated[float, Meta(ge=0, le=100_000, description="Horizontal accuracy in metres")] | None
+    ) = None
     type: Literal["Point"] | None = None
     coordinates: Position | None = None
 
@@ -98,16 +118,63 @@ class Location(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DeviceEvent(msgspec.Struct, forbid_unknown_fields=True):
-    event_id: UUID
-    seq: Seq
-    type: EventType
-    occurred_at: datetime
-    shipment_id: UUID | None = None
-    barcode: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
-    stop_id: UUID | None = None
-    clock: Clock | None = None
-    location: Location | None = None
-    data: dict[str, Any] = {}
+    event_id: Annotated[
+        UUID,
+        Meta(
+            description=(
+                "Made on the device; the idempotency key: sent again, it answers `duplicate`"
+            )
+        ),
+    ]
+    seq: Annotated[
+        Seq,
+        Meta(
+            description=(
+                "The device's own counter, 1, 2, 3…; `ack_seq` acknowledges the contiguous ones"
+            )
+        ),
+    ]
+    type: Annotated[EventType, Meta(description="What happened; `data` depends on it")]
+    occurred_at: Annotated[
+        datetime,
+        Meta(
+            description=(
+                "The device's wall clock (RFC 3339 with offset); used when no anchor is given"
+            )
+        ),
+    ]
+    shipment_id: Annotated[
+        UUID | None, Meta(description="The shipment, or give `barcode` or `stop_id`")
+    ] = None
+    barcode: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=64,
+                description="A parcel's barcode, for scans of unlabelled ids",
+            ),
+        ]
+        | None
+    ) = None
+    stop_id: Annotated[
+        UUID | None, Meta(description="The stop, for `arrived` and events about its shipment")
+    ] = None
+    clock: Annotated[
+        Clock | None,
+        Meta(description="Monotonic clock readings that order events whatever the wall clock says"),
+    ] = None
+    location: Annotated[Location | None, Meta(description="Where it happened")] = None
+    data: Annotated[
+        dict[str, Any],
+        Meta(
+            description=(
+                "By type: `delivered` {handoff, recipient_name?, pin?, signature_sha256?, "
+                "photo_sha256s?, age_verified?}; `delivery_failed` {reason, note?}; `note` "
+                "{text}; `route_started` {route_id?}; else {}"
+            )
+        ),
+    ] = {}
 
 
 def times_problem(event: DeviceEvent) -> str | None:
@@ -187,20 +254,60 @@ class ShipmentStatus(msgspec.Struct):
 
 
 class EventResult(msgspec.Struct, omit_defaults=True):
-    event_id: UUID | None
-    status: Literal["accepted", "duplicate", "rejected"]
-    reason: str | None = None
-    detail: str | None = None  # for `invalid`: the field and what is wrong with it
-    shipment: ShipmentStatus | None = None
+    event_id: Annotated[
+        UUID | None,
+        Meta(description="The event's id; null when the event was too malformed to have one"),
+    ]
+    status: Annotated[
+        Literal["accepted", "duplicate", "rejected"],
+        Meta(
+            description=(
+                "`accepted` (stored and applied), `duplicate` (stored before), `rejected` (kept "
+                "in quarantine, see `reason`)"
+            )
+        ),
+    ]
+    reason: Annotated[
+        str | None, Meta(description="Why rejected: `invalid`, `unknown_shipment`, …")
+    ] = None
+    detail: Annotated[
+        str | None, Meta(description="For `invalid`: the field and what is wrong with it")
+    ] = None  # for `invalid`: the field and what is wrong with it
+    shipment: Annotated[
+        ShipmentStatus | None, Meta(description="The shipment's status after this event")
+    ] = None
     # An accepted event's flags: its clock's (`clock_low_confidence`, `clock_suspect`),
     # `custody_conflict`, and the anomalies the shipment's fold found at it.
-    flags: list[str] = []
+    flags: Annotated[
+        list[str],
+        Meta(
+            description=(
+                "Clock flags (`clock_low_confidence`, `clock_suspect`), `custody_conflict`, and "
+                "anomalies the shipment's fold found"
+            )
+        ),
+    ] = []
 
 
 class PushResponse(msgspec.Struct):
-    results: list[EventResult]
-    ack_seq: int
-    server_time: datetime
+    results: Annotated[list[EventResult], Meta(description="One per event, in request order")]
+    ack_seq: Annotated[
+        int,
+        Meta(
+            description=(
+                "The highest `seq` such that every seq up to it is stored: drop those events from"
+                " the device"
+            )
+        ),
+    ]
+    server_time: Annotated[
+        datetime,
+        Meta(
+            description=(
+                "Keep it with the monotonic reading at receipt: it is the next events' anchor"
+            )
+        ),
+    ]
 
 
 class Change(msgspec.Struct, omit_defaults=True):

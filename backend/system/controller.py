@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.replicas import ReplicaRouter
-from backend.lib.errors import problem
+from backend.lib.errors import Unavailable, problem
+from backend.lib.openapi import raises, raw_response
 from backend.live.hub import LiveRuntime
 
 # What `/` points at: the first page an operator opens after `scripts/serve`.
@@ -45,7 +46,12 @@ class HealthController(Controller):
         """The process is alive."""
         return {"status": "ok"}
 
-    @get("/readyz", exclude_from_auth=True)
+    @get(
+        "/readyz",
+        exclude_from_auth=True,
+        opt=raises((Unavailable, "not_ready"))
+        | raw_response("application/json", description="Ready: the database and PostGIS versions"),
+    )
     async def readyz(
         self,
         engine: NamedDependency[AsyncEngine],

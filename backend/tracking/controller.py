@@ -11,7 +11,8 @@ from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.replicas import ReadDbSession
 from backend.db.session import DbSession
-from backend.lib.errors import PayloadTooLarge, decode_body
+from backend.lib.errors import Forbidden, Invalid, PayloadTooLarge, decode_body
+from backend.lib.openapi import raises, raw_body
 from backend.tracking.schemas import PingBatch, PingResult, PositionCollection, TrackFeature
 from backend.tracking.service import TrackingService
 
@@ -20,7 +21,17 @@ class TrackingController(Controller):
     path = "/v1/tracking"
     tags = ["tracking"]
 
-    @post("/pings", guards=[requires("driver")], status_code=200)
+    @post(
+        "/pings",
+        guards=[requires("driver")],
+        status_code=200,
+        opt=raises(
+            (PayloadTooLarge, "too_many_pings"),
+            (Forbidden, "token_without_device"),
+            (Invalid, "device_mismatch"),
+        )
+        | raw_body(PingBatch),
+    )
     async def pings(
         self,
         request: Request[Principal, Any, Any],
@@ -45,7 +56,9 @@ class TrackingController(Controller):
         settings: NamedDependency[Settings],
         hub_id: FromQuery[UUID | None] = None,
     ) -> PositionCollection:
-        """Latest position of each active driver seen in the last 24 h, as GeoJSON, with
+        """Latest driver positions (GeoJSON).
+
+        Latest position of each active driver seen in the last 24 h, as GeoJSON, with
         `age_seconds` and `stale` (older than `LASTMILE_TRACKING_STALE_SECONDS`). May be served
         by a replica up to `LASTMILE_REPLICA_MAX_LAG_SECONDS` behind."""
         service = TrackingService(read_db_session)
@@ -56,7 +69,11 @@ class DriverTrackController(Controller):
     path = "/v1/drivers"
     tags = ["tracking"]
 
-    @get("/{driver_id:uuid}/track", guards=[requires("admin", "dispatcher", "driver")])
+    @get(
+        "/{driver_id:uuid}/track",
+        guards=[requires("admin", "dispatcher", "driver")],
+        opt=raises((Invalid, "invalid", "bad_range", "range_too_long")),
+    )
     async def track(
         self,
         driver_id: FromPath[UUID],
@@ -65,6 +82,8 @@ class DriverTrackController(Controller):
         start: Annotated[datetime | None, QueryParameter(name="from")] = None,
         end: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> TrackFeature:
-        """The driver's fixes between `from` and `to` (default: the last 12 hours, at most
+        """A driver's track over a time range (GeoJSON).
+
+        The driver's fixes between `from` and `to` (default: the last 12 hours, at most
         7 days) as a GeoJSON LineString Feature; drivers may read only their own."""
         return await TrackingService(db_session).track(driver_id, request.user, start, end)

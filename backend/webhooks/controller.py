@@ -9,6 +9,8 @@ from backend.auth.guards import requires, requires_scope
 from backend.auth.schemas import Principal
 from backend.config import Settings
 from backend.db.session import DbSession
+from backend.lib.errors import Invalid
+from backend.lib.openapi import raises
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from backend.webhooks.endpoints import DeliveryService, EndpointService
 from backend.webhooks.schemas import (
@@ -34,7 +36,7 @@ class WebhookEndpointController(Controller):
     tags = ["webhooks"]
     guards = MANAGERS
 
-    @post()
+    @post(opt=raises((Invalid, "invalid", "url_not_allowed")))
     async def create(
         self,
         data: JSONBody[EndpointCreate],
@@ -42,7 +44,9 @@ class WebhookEndpointController(Controller):
         settings: NamedDependency[Settings],
         request: Me,
     ) -> EndpointCreated:
-        """A receiver for the named event types; the answer holds its `whsec_` secret."""
+        """Create a webhook endpoint.
+
+        A receiver for the named event types; the answer holds its `whsec_` secret."""
         service = EndpointService(db_session, allow_private=settings.webhooks_allow_private)
         return await service.create(data, request.user)
 
@@ -54,15 +58,17 @@ class WebhookEndpointController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[EndpointRead]:
+        """List webhook endpoints: staff see all, an organisation's key its own."""
         return await EndpointService(db_session).page(request.user, cursor, limit)
 
     @get("/{endpoint_id:uuid}")
     async def get_endpoint(
         self, endpoint_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> EndpointRead:
+        """One webhook endpoint (never its secret)."""
         return await EndpointService(db_session).get(endpoint_id, request.user)
 
-    @patch("/{endpoint_id:uuid}")
+    @patch("/{endpoint_id:uuid}", opt=raises((Invalid, "invalid", "url_not_allowed")))
     async def update(
         self,
         endpoint_id: FromPath[UUID],
@@ -71,6 +77,8 @@ class WebhookEndpointController(Controller):
         settings: NamedDependency[Settings],
         request: Me,
     ) -> EndpointRead:
+        """Change the URL, the event types or the description; fields left out stay. A new URL is
+        checked against private and loopback targets again."""
         service = EndpointService(db_session, allow_private=settings.webhooks_allow_private)
         return await service.update(endpoint_id, data, request.user)
 
@@ -78,6 +86,7 @@ class WebhookEndpointController(Controller):
     async def disable(
         self, endpoint_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> EndpointRead:
+        """Stop deliveries to this endpoint; they wait, and go out when it is enabled again."""
         return await EndpointService(db_session).set_enabled(endpoint_id, False, request.user)
 
     @post("/{endpoint_id:uuid}/enable", status_code=200)
@@ -89,16 +98,20 @@ class WebhookEndpointController(Controller):
 
     @delete("/{endpoint_id:uuid}")
     async def remove(self, endpoint_id: FromPath[UUID], db_session: DbSession, request: Me) -> None:
+        """Delete the endpoint with its deliveries and their attempts: nothing more is sent
+        to it."""
         await EndpointService(db_session).delete(endpoint_id, request.user)
 
     @post("/{endpoint_id:uuid}/rotate-secret", status_code=200)
     async def rotate_secret(
         self, endpoint_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> SecretRotated:
-        """A new secret; for 24 h every delivery carries both signatures."""
+        """Rotate an endpoint's signing secret.
+
+        A new secret; for 24 h every delivery carries both signatures."""
         return await EndpointService(db_session).rotate_secret(endpoint_id, request.user)
 
-    @post("/{endpoint_id:uuid}/replay", status_code=200)
+    @post("/{endpoint_id:uuid}/replay", status_code=200, opt=raises(Invalid))
     async def replay(
         self,
         endpoint_id: FromPath[UUID],
@@ -106,7 +119,9 @@ class WebhookEndpointController(Controller):
         db_session: DbSession,
         request: Me,
     ) -> ReplayResult:
-        """Resend every event meant for this endpoint since `since` (at most 10,000 a call)."""
+        """Replay past events to an endpoint.
+
+        Resend every event meant for this endpoint since `since` (at most 10,000 a call)."""
         return await EndpointService(db_session).replay(endpoint_id, data.since, request.user)
 
 
@@ -126,6 +141,7 @@ class WebhookDeliveryController(Controller):
         status: Annotated[DeliveryStatus | None, Parameter()] = None,
         shipment_id: FromQuery[UUID | None] = None,
     ) -> Page[DeliveryRead]:
+        """List webhook deliveries, optionally by endpoint, status or shipment."""
         return await DeliveryService(db_session).page(
             request.user,
             endpoint_id=endpoint_id,
@@ -139,10 +155,14 @@ class WebhookDeliveryController(Controller):
     async def attempts(
         self, delivery_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> list[AttemptRead]:
+        """Every attempt of one delivery: when, how long, the status and the start of the body
+        answered, or the error."""
         return await DeliveryService(db_session).attempts(delivery_id, request.user)
 
     @post("/{delivery_id:uuid}/redeliver", status_code=202)
     async def redeliver(
         self, delivery_id: FromPath[UUID], db_session: DbSession, request: Me
     ) -> DeliveryRead:
+        """Send one delivery again: a new delivery of the same event to the same endpoint, due now,
+        with the same `webhook-id` so the receiver can tell it is a repeat."""
         return await DeliveryService(db_session).redeliver(delivery_id, request.user)

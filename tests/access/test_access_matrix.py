@@ -16,6 +16,8 @@ from backend.bench.server import Server
 from tests.access.matrix import CALLERS, FORBIDDEN, HIDDEN, MATRIX, OK, UNAUTH, Row
 from tests.access.world import Caller, World, build_world
 from tests.live.servers import api_worker
+from tests.openapi.checks import operations as openapi_operations
+from tests.openapi.checks import problem_codes
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 DENIED = "401 or 403"  # a refused WebSocket handshake does not tell them apart
@@ -60,8 +62,10 @@ def test_every_operation_has_a_row_for_every_caller(app: Litestar) -> None:
         )
 
 
-async def test_every_caller_gets_what_the_matrix_says(api) -> None:
+async def test_every_caller_gets_what_the_matrix_says(api, app: Litestar) -> None:
+    """…and every refusal is one the OpenAPI documents: its status, and its `code` for it."""
     world = await build_world(api)
+    documented = documented_errors(app.openapi_schema.to_schema())
     failures: list[str] = []
     # Every caller applies as a courier from one address: more than the hourly limit per address.
     # Fourteen callers also post instructions for one tracking token: more than its limit.
@@ -75,14 +79,20 @@ async def test_every_caller_gets_what_the_matrix_says(api) -> None:
                 # Refusals first: they must change nothing the allowed calls rely on.
                 for name in sorted(CALLERS, key=lambda name: row.access[name] == OK):
                     caller, expected = world.callers[name], row.access[name]
-                    got = await attempt(http, server, op, row, world, caller)
+                    got = await attempt(http, server, op, row, world, caller, documented)
                     if got != expected and not (got == DENIED and expected in (UNAUTH, FORBIDDEN)):
                         failures.append(f"{op} as {name}: expected {expected}, got {got}")
     assert not failures, "\n".join(failures)
 
 
 async def attempt(
-    http: httpx.AsyncClient, server: Server, op: str, row: Row, world: World, caller: Caller
+    http: httpx.AsyncClient,
+    server: Server,
+    op: str,
+    row: Row,
+    world: World,
+    caller: Caller,
+    documented: dict[str, dict[int, set[str]]],
 ) -> str:
     method, template = op.split(" ", 1)
     path = re.sub(r"\{(\w+)\}", lambda m: _value(m.group(1), row, world, caller), template)
@@ -107,7 +117,23 @@ async def attempt(
             kind = response.headers.get("content-type", "")
             if not kind.startswith("application/problem+json"):
                 return f"{response.status_code} as {kind}, not problem+json"
+        if response.status_code >= 400 and (codes := documented.get(op.split("?", 1)[0])):
+            await response.aread()
+            code = response.json().get("code")
+            if code not in codes.get(response.status_code, set()):
+                return f"{response.status_code} {code}, which the OpenAPI does not document"
         return outcome
+
+
+def documented_errors(schema: dict) -> dict[str, dict[int, set[str]]]:
+    """Per operation, the problem codes the OpenAPI documents for each status."""
+    return {
+        op.label: {
+            int(status): problem_codes(response)
+            for status, response in op.body["responses"].items()
+        }
+        for op in openapi_operations(schema)
+    }
 
 
 def _value(param: str, row: Row, world: World, caller: Caller) -> str:

@@ -3,8 +3,9 @@
 Every operation gets seeded, bounded examples (valid and invalid ones), half of them pointed at
 real objects (a route, shipments, a delivered photo, a tracking token) so the fuzz reaches past
 the 404 of a random id, and a third of them tainted (a NUL in every string of the query and
-body, or every number out of range). Asserted: no 5xx ever; and for 2xx answers, the body and content type
-the OpenAPI documents. What is not asserted yet, and why: docs/input-validation.md.
+body, or every number out of range). Asserted: no 5xx ever; for 2xx answers, the body and
+content type the OpenAPI documents; for 4xx answers, a documented status, a ProblemDetails body and
+a documented `code`. What is not asserted yet, and why: docs/input-validation.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from backend.lib.errors import PROBLEM_JSON
 from tests.access.world import World, build_world
 from tests.live.servers import api_worker
 
@@ -35,13 +37,8 @@ TAINTS = ("none", "nul", "huge")
 ENDLESS = ("/v1/track/{token}/stream",)
 # 5xx whose cause belongs to other work (see docs/input-validation.md); none today.
 KNOWN_5XX: dict[str, str] = {}
-# 2xx bodies the OpenAPI does not describe yet (issue 13 documents them): checked for no 5xx only.
-UNDOCUMENTED_2XX = {
-    "GET /readyz": "documented as oneOf [{}, object]: any body matches both",
-    "GET /v1/blobs/{sha256}": "raw image bytes, documented as application/json",
-    "GET /v1/shipments/{shipment_id}/evidence": "a JSON or zip download, documented as application/json text",
-    "GET /v1/track/{token}/pod/photos/{sha256}": "raw image bytes, documented as application/json",
-}
+# 2xx bodies the OpenAPI does not describe: checked for no 5xx only. None today.
+UNDOCUMENTED_2XX: dict[str, str] = {}
 
 
 async def test_no_operation_answers_a_server_error(app, api) -> None:
@@ -101,10 +98,29 @@ def _fuzz(operation: Any, mode: GenerationMode, world: World, base_url: str, fai
                 )
             except (Failure, FailureGroup) as exc:
                 failures.append(f"{where}\n{_first_failure(exc)}")
+        elif problem := _undocumented_error(case, response):
+            failures.append(f"{where}\n{problem}")
 
     # Unsatisfiable: nothing to make invalid (no parameters, no body); the valid mode covers it.
     with contextlib.suppress(Unsatisfiable):
         run()
+
+
+def _undocumented_error(case: Any, response: Any) -> str | None:
+    """Why a 4xx answer is not what the OpenAPI documents for it (status, problem+json body,
+    `code`), or None."""
+    documented = case.operation.definition.raw["responses"].get(str(response.status_code))
+    if documented is None:
+        return f"status {response.status_code} not documented"
+    try:
+        case.validate_response(
+            response, checks=[response_schema_conformance, content_type_conformance]
+        )
+    except (Failure, FailureGroup) as exc:
+        return _first_failure(exc)
+    codes = set(documented["content"][PROBLEM_JSON]["examples"])  # keyed by code
+    code = response.json().get("code")
+    return None if code in codes else f"code {code!r} not among {sorted(codes)}"
 
 
 def _closed(document: dict[str, Any]) -> dict[str, Any]:
