@@ -30,6 +30,8 @@ from backend.incidents.schemas import (
     StepTaken,
 )
 from backend.incidents.triage import TriageService
+from backend.lib.errors import Conflict, Invalid
+from backend.lib.openapi import raises
 from backend.lib.pagination import DEFAULT_LIMIT, Cursor, Limit
 
 AppRequest = Request[Principal, Any, Any]
@@ -79,6 +81,7 @@ class IncidentController(Controller):
         "/incidents/{incident_id:uuid}/acknowledge",
         status_code=200,
         summary="Acknowledge an incident",
+        opt=raises((Conflict, "incident_resolved")),
     )
     async def acknowledge(
         self, incident_id: FromPath[UUID], db_session: DbSession, request: AppRequest
@@ -87,7 +90,12 @@ class IncidentController(Controller):
         404 unknown id; 409 `incident_resolved` once resolved."""
         return await TriageService(db_session).acknowledge(incident_id, request.user.user_id)
 
-    @post("/incidents/{incident_id:uuid}/assign", status_code=200, summary="Assign an incident")
+    @post(
+        "/incidents/{incident_id:uuid}/assign",
+        status_code=200,
+        summary="Assign an incident",
+        opt=raises((Invalid, "not_staff")),
+    )
     async def assign(
         self,
         incident_id: FromPath[UUID],
@@ -115,7 +123,12 @@ class IncidentController(Controller):
         id; 422 for an empty or too long text."""
         return await TriageService(db_session).comment(incident_id, data.text, request.user.user_id)
 
-    @post("/incidents/{incident_id:uuid}/resolve", status_code=200, summary="Resolve an incident")
+    @post(
+        "/incidents/{incident_id:uuid}/resolve",
+        status_code=200,
+        summary="Resolve an incident",
+        opt=raises((Conflict, "incident_resolved")),
+    )
     async def resolve(
         self,
         incident_id: FromPath[UUID],
@@ -132,6 +145,7 @@ class IncidentController(Controller):
         "/incidents/{incident_id:uuid}/reopen",
         status_code=200,
         summary="Reopen a resolved incident",
+        opt=raises((Conflict, "incident_not_resolved", "incident_superseded")),
     )
     async def reopen(
         self,
@@ -151,6 +165,7 @@ class IncidentController(Controller):
         "/incidents/{incident_id:uuid}/playbook/{step:int}",
         status_code=200,
         summary="Take a playbook step",
+        opt=raises((Conflict, "incident_resolved"), (Invalid, "missing_parameter")),
     )
     async def take_step(
         self,

@@ -11,6 +11,8 @@ from backend.config import Settings
 from backend.db.session import DbSession
 from backend.incidents.rules.schemas import HubIncidentRulesRead, HubIncidentRulesWrite
 from backend.incidents.rules.settings import HubIncidentRulesService
+from backend.lib.errors import Invalid
+from backend.lib.openapi import raises
 
 
 class HubIncidentRulesController(Controller):
@@ -33,7 +35,11 @@ class HubIncidentRulesController(Controller):
         )
         return await service.read(hub_id)
 
-    @put("", summary="Set a hub's incident detection rules")
+    @put(
+        "",
+        summary="Set a hub's incident detection rules",
+        opt=raises((Invalid, "duplicate_rule", "threshold_out_of_range", "contact_unreachable")),
+    )
     async def replace_rules(
         self,
         hub_id: FromPath[UUID],

@@ -53,7 +53,9 @@ TAGS: dict[str, str] = {
     "disruptions": "Vehicle breakdowns, hub closures, no-shows: recovery plans that move the "
     "remaining work.",
     "kpis": "Delivery KPIs by day, hub, zone, driver, partner; targets per hub.",
-    "incidents": "Exceptions to triage: late risk, stale GPS, custody conflicts, missing POD.",
+    "incidents": "Exceptions to triage: detection rules per hub, the queue (acknowledge, assign, "
+    "comment, resolve, reopen), playbooks with one-click actions, after-action reviews.",
+    "console": "What the dispatch console at /console reads: the day's board of routes and stops.",
 }
 
 
