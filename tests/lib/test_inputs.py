@@ -255,7 +255,9 @@ def _sample(part: str) -> str:
     """A value of the right type for a `{name:type}` path segment."""
     if not part.startswith("{"):
         return part
-    return str(uuid.uuid4()) if part.endswith(":uuid}") else "x"
+    if part.endswith(":uuid}"):
+        return str(uuid.uuid4())
+    return "1" if part.endswith(":int}") else "x"
 
 
 async def test_bytes_that_are_not_utf8_inside_a_json_string_are_a_400(world: Scene, db) -> None:
